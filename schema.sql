@@ -1,0 +1,57 @@
+-- Token Vault D1 schema. Idempotent: safe to apply on every start and every deploy.
+--   local:  npx wrangler d1 execute DB --local --file=schema.sql   (npm run dev does this)
+--   remote: npx wrangler d1 execute DB --remote --file=schema.sql
+
+CREATE TABLE IF NOT EXISTS teams (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  plan        TEXT NOT NULL CHECK (plan IN ('free', 'pro')),
+  -- Random per-team HKDF salt (base64): with the master key it derives the team's AES key.
+  key_salt    TEXT NOT NULL,
+  created_at  TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS api_keys (
+  id           TEXT PRIMARY KEY,
+  team_id      TEXT NOT NULL REFERENCES teams (id),
+  name         TEXT NOT NULL,
+  -- SHA-256 of the full key; the key itself is never stored.
+  key_hash     TEXT NOT NULL UNIQUE,
+  -- Non-secret display prefix, e.g. "tvk_3fa9c2".
+  prefix       TEXT NOT NULL,
+  created_at   TEXT NOT NULL,
+  last_used_at TEXT,
+  revoked_at   TEXT
+);
+CREATE INDEX IF NOT EXISTS api_keys_team ON api_keys (team_id, id);
+
+CREATE TABLE IF NOT EXISTS tokens (
+  id           TEXT PRIMARY KEY,
+  team_id      TEXT NOT NULL REFERENCES teams (id),
+  name         TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+  -- AES-256-GCM ciphertext and IV (base64); the plaintext never reaches D1.
+  ciphertext   TEXT NOT NULL,
+  iv           TEXT NOT NULL,
+  key_version  INTEGER NOT NULL,
+  created_at   TEXT NOT NULL,
+  revoked_at   TEXT
+);
+CREATE INDEX IF NOT EXISTS tokens_team_active ON tokens (team_id, revoked_at, id);
+CREATE INDEX IF NOT EXISTS tokens_key_version ON tokens (key_version, id);
+
+CREATE TABLE IF NOT EXISTS audit_log (
+  id               TEXT PRIMARY KEY,
+  team_id          TEXT NOT NULL,
+  actor_type       TEXT NOT NULL,
+  actor_id         TEXT NOT NULL,
+  actor_api_key_id TEXT,
+  action           TEXT NOT NULL,
+  target_type      TEXT NOT NULL,
+  target_id        TEXT NOT NULL,
+  request_id       TEXT NOT NULL,
+  metadata         TEXT,
+  created_at       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_team ON audit_log (team_id, id);
+CREATE INDEX IF NOT EXISTS audit_team_action ON audit_log (team_id, action, id);
+CREATE INDEX IF NOT EXISTS audit_team_target ON audit_log (team_id, target_id, id);

@@ -1,0 +1,90 @@
+import { newId } from "../ids";
+
+/**
+ * The audit trail. Entries are written with prepared statements that callers put in the same
+ * D1 batch as the change they record, so no change lands without its entry. Entries hold ids,
+ * names and counts, never a secret value.
+ */
+export const AUDIT_ACTIONS = [
+  "team.created",
+  "apikey.created",
+  "apikey.revoked",
+  "token.created",
+  "token.accessed",
+  "token.revoked",
+  "token.reencrypted",
+] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+
+export type Actor =
+  | { type: "api_key"; id: string }
+  | { type: "admin"; id: "admin" }
+  | { type: "task"; id: string; apiKeyId: string };
+
+export interface AuditEntry {
+  teamId: string;
+  actor: Actor;
+  action: AuditAction;
+  targetType: "team" | "api_key" | "token";
+  targetId: string;
+  requestId: string;
+  metadata?: Record<string, string | number | boolean | null>;
+}
+
+/**
+ * `onlyIfChanged` makes the insert conditional on the previous statement of the same batch
+ * having changed a row (SQLite's `changes()`), so a no-op update leaves no audit entry.
+ */
+export function auditStatement(
+  db: D1Database,
+  entry: AuditEntry,
+  at: string = new Date().toISOString(),
+  options: { onlyIfChanged?: boolean } = {},
+): D1PreparedStatement {
+  const columns = "id, team_id, actor_type, actor_id, actor_api_key_id, action, target_type, target_id, request_id, metadata, created_at";
+  const values = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+  const sql = options.onlyIfChanged
+    ? `INSERT INTO audit_log (${columns}) SELECT ${values} WHERE changes() > 0`
+    : `INSERT INTO audit_log (${columns}) VALUES (${values})`;
+  return db
+    .prepare(sql)
+    .bind(
+      newId.audit(),
+      entry.teamId,
+      entry.actor.type,
+      entry.actor.id,
+      entry.actor.type === "task" ? entry.actor.apiKeyId : entry.actor.type === "api_key" ? entry.actor.id : null,
+      entry.action,
+      entry.targetType,
+      entry.targetId,
+      entry.requestId,
+      entry.metadata ? JSON.stringify(entry.metadata) : null,
+      at,
+    );
+}
+
+export interface AuditRow {
+  id: string;
+  team_id: string;
+  actor_type: string;
+  actor_id: string;
+  actor_api_key_id: string | null;
+  action: string;
+  target_type: string;
+  target_id: string;
+  request_id: string;
+  metadata: string | null;
+  created_at: string;
+}
+
+export function auditView(row: AuditRow) {
+  return {
+    id: row.id,
+    action: row.action,
+    actor: { type: row.actor_type, id: row.actor_id, ...(row.actor_api_key_id && row.actor_type === "task" ? { apiKeyId: row.actor_api_key_id } : {}) },
+    target: { type: row.target_type, id: row.target_id },
+    requestId: row.request_id,
+    metadata: row.metadata ? (JSON.parse(row.metadata) as Record<string, unknown>) : {},
+    createdAt: row.created_at,
+  };
+}

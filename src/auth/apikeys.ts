@@ -1,0 +1,123 @@
+import { ApiError, Errors } from "../http/errors";
+import { newId } from "../ids";
+import { sha256Hex } from "../encoding";
+import type { Plan } from "../plans";
+
+/**
+ * Team API keys: `tvk_` + 43 base62 characters (256 random bits). The fixed prefix and length
+ * let secret scanners recognise a leaked key; only its SHA-256 is stored (a 256-bit random
+ * key needs no slow hash), together with a short display prefix.
+ */
+export const API_KEY_PREFIX = "tvk_";
+const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+const SECRET_LENGTH = 43;
+export const API_KEY_PATTERN = new RegExp(`^${API_KEY_PREFIX}[0-9A-Za-z]{${SECRET_LENGTH}}$`);
+
+function randomBase62(length: number): string {
+  let out = "";
+  while (out.length < length) {
+    for (const byte of crypto.getRandomValues(new Uint8Array(64))) {
+      // Rejection sampling keeps every character uniformly likely.
+      if (byte < 248 && out.length < length) out += BASE62[byte % 62];
+    }
+  }
+  return out;
+}
+
+export interface NewApiKey {
+  id: string;
+  key: string;
+  hash: string;
+  prefix: string;
+}
+
+export async function generateApiKey(): Promise<NewApiKey> {
+  const key = API_KEY_PREFIX + randomBase62(SECRET_LENGTH);
+  return { id: newId.apiKey(), key, hash: await sha256Hex(key), prefix: key.slice(0, API_KEY_PREFIX.length + 6) };
+}
+
+export function insertApiKeyStatement(db: D1Database, teamId: string, name: string, apiKey: NewApiKey, at: string) {
+  return db
+    .prepare("INSERT INTO api_keys (id, team_id, name, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)")
+    .bind(apiKey.id, teamId, name, apiKey.hash, apiKey.prefix, at);
+}
+
+export interface AuthenticatedTeam {
+  id: string;
+  name: string;
+  plan: Plan;
+  keySalt: string;
+  createdAt: string;
+}
+
+export interface ApiKeyAuth {
+  apiKeyId: string;
+  team: AuthenticatedTeam;
+}
+
+/** Reads the key from `Authorization: Bearer <key>` or `X-API-Key: <key>` (seed 002). */
+export function extractApiKey(headers: Headers): string | undefined {
+  const authorization = headers.get("authorization");
+  if (authorization) {
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (match) return match[1];
+  }
+  const headerKey = headers.get("x-api-key")?.trim();
+  return headerKey || undefined;
+}
+
+interface KeyRow {
+  key_id: string;
+  revoked_at: string | null;
+  team_id: string;
+  team_name: string;
+  plan: Plan;
+  key_salt: string;
+  team_created_at: string;
+}
+
+/** One D1 query: the key's row joined with its team. A revoked key fails on the very next request. */
+export async function authenticateApiKey(db: D1Database, headers: Headers): Promise<ApiKeyAuth> {
+  const key = extractApiKey(headers);
+  if (!key) throw Errors.apiKeyRequired();
+  if (!API_KEY_PATTERN.test(key)) throw Errors.invalidApiKey();
+  const row = await db
+    .prepare(
+      `SELECT k.id AS key_id, k.revoked_at, t.id AS team_id, t.name AS team_name, t.plan, t.key_salt, t.created_at AS team_created_at
+       FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.key_hash = ?`,
+    )
+    .bind(await sha256Hex(key))
+    .first<KeyRow>();
+  if (!row || row.revoked_at) throw Errors.invalidApiKey();
+  return {
+    apiKeyId: row.key_id,
+    team: { id: row.team_id, name: row.team_name, plan: row.plan, keySalt: row.key_salt, createdAt: row.team_created_at },
+  };
+}
+
+export interface ApiKeyRow {
+  id: string;
+  team_id: string;
+  name: string;
+  prefix: string;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export function apiKeyView(row: ApiKeyRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    prefix: row.prefix,
+    createdAt: row.created_at,
+    lastUsedAt: row.last_used_at,
+    revokedAt: row.revoked_at,
+  };
+}
+
+export class PlanLimitError extends ApiError {
+  constructor(what: string, limit: number, plan: Plan) {
+    super(403, `Plan limit reached: the ${plan} plan allows ${limit} ${what}`, { limit, plan });
+  }
+}

@@ -1,0 +1,78 @@
+import { Router, type IRequest } from "itty-router";
+import { authenticateApiKey, type ApiKeyAuth } from "../auth/apikeys";
+import { requireAdmin } from "../auth/admin";
+import type { Env } from "../env";
+import { newId } from "../ids";
+import { PLANS } from "../plans";
+import { rateLimiterFor, rateLimitHeaders } from "../ratelimit/limiter";
+import type { RateLimitDecision } from "../ratelimit/sliding-window";
+import { parseWith, readJsonBody } from "./body";
+import { ApiError, json, toErrorResponse } from "./errors";
+import type { AnyRoute } from "./route";
+
+/**
+ * Builds the HTTP app from the route table: authentication, the team's rate limit, input
+ * parsing, then the handler. Every path answers 405 (with Allow) for methods it does not
+ * serve and anything else is a 404, all in the one JSON error shape.
+ */
+export function createApp(routes: AnyRoute[]) {
+  const router = Router<IRequest, [Env, ExecutionContext, string]>();
+  const methodsByPath = new Map<string, string[]>();
+  for (const route of routes) {
+    router[route.method.toLowerCase() as "get"](route.path, (request: IRequest, env: Env, exec: ExecutionContext, requestId: string) =>
+      runRoute(route, request, env, exec, requestId),
+    );
+    methodsByPath.set(route.path, [...(methodsByPath.get(route.path) ?? []), route.method]);
+  }
+  for (const [path, methods] of methodsByPath) {
+    router.all(path, () => json({ error: "Method not allowed", allowed: methods }, 405, { Allow: methods.join(", ") }));
+  }
+  router.all("*", () => json({ error: "Not found" }, 404));
+
+  return async function fetch(request: Request, env: Env, exec: ExecutionContext): Promise<Response> {
+    const requestId = newId.request();
+    let response: Response;
+    try {
+      response = (await router.fetch(request, env, exec, requestId)) as Response;
+    } catch (error) {
+      response = toErrorResponse(error, requestId);
+    }
+    response.headers.set("X-Request-Id", requestId);
+    return response;
+  };
+}
+
+async function runRoute(route: AnyRoute, request: IRequest, env: Env, exec: ExecutionContext, requestId: string): Promise<Response> {
+  let decision: RateLimitDecision | undefined;
+  let response: Response;
+  try {
+    let auth: ApiKeyAuth | undefined;
+    if (route.auth === "admin") {
+      await requireAdmin(env, request.headers);
+    } else if (route.auth === "apiKey") {
+      auth = await authenticateApiKey(env.DB, request.headers);
+      decision = await rateLimiterFor(env, auth.team.id).consume(PLANS[auth.team.plan].rateLimitPerMinute);
+      if (!decision.allowed) throw new ApiError(429, "Rate limit exceeded");
+    }
+    const url = new URL(request.url);
+    const context = {
+      request: request as unknown as Request,
+      env,
+      exec,
+      requestId,
+      url,
+      auth,
+      params: route.params ? parseWith(route.params, { ...request.params }, "params") : undefined,
+      query: route.query ? parseWith(route.query, Object.fromEntries(url.searchParams), "query") : undefined,
+      body: route.body ? await readJsonBody(request as unknown as Request, route.body, route.maxBodyBytes) : undefined,
+    };
+    // The route's own schemas produced these values, which is what its handler type promises.
+    response = await route.handler(context as Parameters<AnyRoute["handler"]>[0]);
+  } catch (error) {
+    response = toErrorResponse(error, requestId);
+  }
+  if (decision) {
+    for (const [name, value] of Object.entries(rateLimitHeaders(decision))) response.headers.set(name, value);
+  }
+  return response;
+}

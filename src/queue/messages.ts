@@ -1,0 +1,5 @@
+/**
+ * Messages on the tasks queue. Each carries ids only (never a header value or a secret), so
+ * a message read off the queue or a dead-letter queue reveals nothing.
+ */
+export type QueueMessage = { type: "task.execute"; taskId: string; teamId: string };

@@ -1,0 +1,79 @@
+import { z } from "zod";
+import { json } from "../http/errors";
+import { defineRoute } from "../http/route";
+import { isoDate, PageQuery, Pagination } from "../http/schemas";
+import { ID_BODY } from "../ids";
+import { createToken, getToken, listTokens, revokeToken, tokenView, type TokenCaller } from "../vault/tokens";
+import type { ApiKeyAuth } from "../auth/apikeys";
+
+export const MAX_TOKEN_VALUE_BYTES = 64 * 1024;
+
+export const CreateTokenBody = z.strictObject({
+  name: z.string().trim().min(1, "name must not be empty").max(100, "name must be at most 100 characters"),
+  value: z
+    .string()
+    .min(1, "value must not be empty")
+    .refine((v) => new TextEncoder().encode(v).byteLength <= MAX_TOKEN_VALUE_BYTES, {
+      message: `value must be at most ${MAX_TOKEN_VALUE_BYTES} bytes`,
+    }),
+});
+export type CreateTokenBody = z.infer<typeof CreateTokenBody>;
+
+export const TokenId = z.string().regex(new RegExp(`^tok_${ID_BODY}$`), "must be a token id (tok_...)");
+export const TokenParams = z.object({ id: TokenId });
+
+export const Token = z
+  .object({ id: z.string(), name: z.string(), createdAt: isoDate, revokedAt: isoDate.optional() })
+  .meta({ id: "Token", description: "Token metadata. The secret value is never returned." });
+export const TokenResponse = z.object({ token: Token });
+export const TokenList = z.object({ tokens: z.array(Token), pagination: Pagination });
+export type TokenResponse = z.infer<typeof TokenResponse>;
+export type TokenList = z.infer<typeof TokenList>;
+
+function caller(auth: ApiKeyAuth, requestId: string): TokenCaller {
+  return { team: { teamId: auth.team.id, salt: auth.team.keySalt }, actor: { type: "api_key", id: auth.apiKeyId }, requestId };
+}
+
+export const tokenRoutes = [
+  defineRoute({
+    method: "POST",
+    path: "/v1/tokens",
+    tag: "Tokens",
+    summary: "Store a credential; returns its tok_ reference. The value is never returned again.",
+    auth: "apiKey",
+    body: CreateTokenBody,
+    responses: { 201: { description: "Stored", schema: TokenResponse } },
+    handler: async ({ env, auth, body, requestId }) =>
+      json({ token: await createToken(env, caller(auth, requestId), body.name, body.value) }, 201),
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/v1/tokens",
+    tag: "Tokens",
+    summary: "List active tokens (metadata only), newest first",
+    auth: "apiKey",
+    query: PageQuery,
+    responses: { 200: { description: "Active tokens", schema: TokenList } },
+    handler: async ({ env, auth, query }) => json(await listTokens(env.DB, auth.team.id, query)),
+  }),
+  defineRoute({
+    method: "GET",
+    path: "/v1/tokens/:id",
+    tag: "Tokens",
+    summary: "Token metadata",
+    auth: "apiKey",
+    params: TokenParams,
+    responses: { 200: { description: "Token metadata", schema: TokenResponse } },
+    handler: async ({ env, auth, params }) => json({ token: tokenView(await getToken(env.DB, auth.team.id, params.id)) }),
+  }),
+  defineRoute({
+    method: "DELETE",
+    path: "/v1/tokens/:id",
+    tag: "Tokens",
+    summary: "Revoke a token immediately and for good (its ciphertext is erased)",
+    auth: "apiKey",
+    params: TokenParams,
+    responses: { 200: { description: "Revoked", schema: TokenResponse } },
+    handler: async ({ env, auth, params, requestId }) => json({ token: await revokeToken(env, caller(auth, requestId), params.id) }),
+  }),
+];

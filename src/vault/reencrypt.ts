@@ -1,0 +1,73 @@
+import { auditStatement, type Actor } from "../audit/audit";
+import type { Env } from "../env";
+import { openSecret, sealSecret } from "./cipher";
+import { getKeyring } from "./keyring";
+
+/**
+ * Master key rotation: re-encrypts active tokens still sealed under an older master key
+ * version with the newest one, a page at a time. Plaintext exists only in this isolate's
+ * memory between decrypt and encrypt; it is never returned or logged. Each row's update is
+ * guarded by its old version, so a concurrent run cannot double-apply.
+ */
+interface StaleRow {
+  id: string;
+  team_id: string;
+  key_salt: string;
+  ciphertext: string;
+  iv: string;
+  key_version: number;
+}
+
+export async function vaultStatus(env: Env) {
+  const keyring = await getKeyring(env);
+  const { results } = await env.DB
+    .prepare("SELECT key_version, COUNT(*) AS n FROM tokens WHERE revoked_at IS NULL GROUP BY key_version ORDER BY key_version")
+    .all<{ key_version: number; n: number }>();
+  return {
+    activeKeyVersion: keyring.activeVersion,
+    configuredKeyVersions: keyring.versions,
+    activeTokensByKeyVersion: Object.fromEntries(results.map((r) => [String(r.key_version), r.n])),
+    pendingReencryption: results.filter((r) => r.key_version !== keyring.activeVersion).reduce((sum, r) => sum + r.n, 0),
+  };
+}
+
+export async function reencryptBatch(env: Env, caller: { actor: Actor; requestId: string }, limit: number) {
+  const keyring = await getKeyring(env);
+  const active = keyring.activeVersion;
+  const { results: rows } = await env.DB
+    .prepare(
+      `SELECT t.id, t.team_id, tm.key_salt, t.ciphertext, t.iv, t.key_version
+       FROM tokens t JOIN teams tm ON tm.id = t.team_id
+       WHERE t.revoked_at IS NULL AND t.key_version <> ? ORDER BY t.id LIMIT ?`,
+    )
+    .bind(active, limit)
+    .all<StaleRow>();
+  const statements: D1PreparedStatement[] = [];
+  const at = new Date().toISOString();
+  for (const row of rows) {
+    const team = { teamId: row.team_id, salt: row.key_salt };
+    const plaintext = await openSecret(keyring, team, row.id, { ciphertext: row.ciphertext, iv: row.iv, keyVersion: row.key_version });
+    const sealed = await sealSecret(keyring, team, row.id, plaintext, active);
+    statements.push(
+      env.DB
+        .prepare("UPDATE tokens SET ciphertext = ?, iv = ?, key_version = ? WHERE id = ? AND key_version = ? AND revoked_at IS NULL")
+        .bind(sealed.ciphertext, sealed.iv, active, row.id, row.key_version),
+      auditStatement(env.DB, {
+        teamId: row.team_id,
+        actor: caller.actor,
+        action: "token.reencrypted",
+        targetType: "token",
+        targetId: row.id,
+        requestId: caller.requestId,
+        metadata: { fromKeyVersion: row.key_version, toKeyVersion: active },
+      }, at, { onlyIfChanged: true }),
+    );
+  }
+  const results = statements.length > 0 ? await env.DB.batch(statements) : [];
+  const reencrypted = results.filter((r, i) => i % 2 === 0 && r.meta.changes > 0).length;
+  const remaining = await env.DB
+    .prepare("SELECT COUNT(*) AS n FROM tokens WHERE revoked_at IS NULL AND key_version <> ?")
+    .bind(active)
+    .first<number>("n");
+  return { activeKeyVersion: active, reencrypted, remaining: remaining ?? 0 };
+}

@@ -1,0 +1,158 @@
+import { auditStatement, type Actor } from "../audit/audit";
+import type { Env } from "../env";
+import { Errors } from "../http/errors";
+import { newId } from "../ids";
+import { paginate, type PageQuery } from "../http/schemas";
+import { openSecret, sealSecret, type TeamKeyMaterial } from "./cipher";
+import { getKeyring } from "./keyring";
+
+/** Token repository: metadata reads, encrypted writes, revocation and resolution. */
+export interface TokenRow {
+  id: string;
+  team_id: string;
+  name: string;
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export function tokenView(row: TokenRow) {
+  return {
+    id: row.id,
+    name: row.name,
+    createdAt: row.created_at,
+    ...(row.revoked_at ? { revokedAt: row.revoked_at } : {}),
+  };
+}
+export type TokenView = ReturnType<typeof tokenView>;
+
+export interface TokenCaller {
+  team: TeamKeyMaterial;
+  actor: Actor;
+  requestId: string;
+}
+
+export async function createToken(env: Env, caller: TokenCaller, name: string, value: string): Promise<TokenView> {
+  const keyring = await getKeyring(env);
+  const id = newId.token();
+  const sealed = await sealSecret(keyring, caller.team, id, value);
+  const createdAt = new Date().toISOString();
+  await env.DB.batch([
+    env.DB
+      .prepare("INSERT INTO tokens (id, team_id, name, ciphertext, iv, key_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
+      .bind(id, caller.team.teamId, name, sealed.ciphertext, sealed.iv, sealed.keyVersion, createdAt),
+    auditStatement(env.DB, {
+      teamId: caller.team.teamId,
+      actor: caller.actor,
+      action: "token.created",
+      targetType: "token",
+      targetId: id,
+      requestId: caller.requestId,
+      metadata: { name, keyVersion: sealed.keyVersion },
+    }, createdAt),
+  ]);
+  return tokenView({ id, team_id: caller.team.teamId, name, created_at: createdAt, revoked_at: null });
+}
+
+const META_COLUMNS = "id, team_id, name, created_at, revoked_at";
+
+/** Active tokens, newest first. */
+export async function listTokens(db: D1Database, teamId: string, page: PageQuery) {
+  const rows = page.cursor
+    ? db
+        .prepare(`SELECT ${META_COLUMNS} FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id < ? ORDER BY id DESC LIMIT ?`)
+        .bind(teamId, page.cursor, page.limit + 1)
+    : db
+        .prepare(`SELECT ${META_COLUMNS} FROM tokens WHERE team_id = ? AND revoked_at IS NULL ORDER BY id DESC LIMIT ? OFFSET ?`)
+        .bind(teamId, page.limit + 1, page.offset);
+  const count = db.prepare("SELECT COUNT(*) AS n FROM tokens WHERE team_id = ? AND revoked_at IS NULL").bind(teamId);
+  const [list, total] = await db.batch<TokenRow | { n: number }>([rows, count]);
+  const { items, pagination } = paginate((list?.results ?? []) as TokenRow[], (total?.results[0] as { n: number } | undefined)?.n ?? 0, page);
+  return { tokens: items.map(tokenView), pagination };
+}
+
+/** 404 when no such token exists, 403 when it belongs to another team (seed 002). */
+export async function getToken(db: D1Database, teamId: string, id: string): Promise<TokenRow> {
+  const row = await db.prepare(`SELECT ${META_COLUMNS} FROM tokens WHERE id = ?`).bind(id).first<TokenRow>();
+  if (!row) throw Errors.notFound("Token not found");
+  if (row.team_id !== teamId) throw Errors.accessDenied();
+  return row;
+}
+
+/**
+ * Revokes immediately and for good: the ciphertext is erased in the same statement, so a
+ * revoked token cannot be resolved or un-revoked by anyone, even with the master key. The
+ * audit entry is inserted only if this call did the revoking (`changes()` in one batch).
+ */
+export async function revokeToken(env: Env, caller: TokenCaller, id: string): Promise<TokenView> {
+  const row = await getToken(env.DB, caller.team.teamId, id);
+  if (row.revoked_at) return tokenView(row);
+  const revokedAt = new Date().toISOString();
+  await env.DB.batch([
+    env.DB
+      .prepare("UPDATE tokens SET revoked_at = ?, ciphertext = '', iv = '' WHERE id = ? AND team_id = ? AND revoked_at IS NULL")
+      .bind(revokedAt, id, caller.team.teamId),
+    auditStatement(env.DB, {
+      teamId: caller.team.teamId,
+      actor: caller.actor,
+      action: "token.revoked",
+      targetType: "token",
+      targetId: id,
+      requestId: caller.requestId,
+    }, revokedAt, { onlyIfChanged: true }),
+  ]);
+  const after = await getToken(env.DB, caller.team.teamId, id);
+  return tokenView(after);
+}
+
+/** A reference that is unknown, revoked or another team's: deliberately indistinguishable. */
+export class TokenUnavailableError extends Error {
+  constructor(readonly tokenIds: string[]) {
+    super(`tokens not available: ${tokenIds.join(", ")}`);
+    this.name = "TokenUnavailableError";
+  }
+}
+
+interface SealedRow {
+  id: string;
+  ciphertext: string;
+  iv: string;
+  key_version: number;
+}
+
+/**
+ * Resolves references to plaintext for one execution: one D1 query for all of them, the
+ * team's cached key, and a `token.accessed` audit entry per token in one batch. Callers must
+ * drop the returned values as soon as the outbound call is made.
+ */
+export async function resolveTokens(env: Env, caller: TokenCaller, ids: string[]): Promise<Map<string, string>> {
+  const unique = [...new Set(ids)];
+  const resolved = new Map<string, string>();
+  if (unique.length === 0) return resolved;
+  const keyring = await getKeyring(env);
+  const placeholders = unique.map(() => "?").join(", ");
+  const { results } = await env.DB
+    .prepare(`SELECT id, ciphertext, iv, key_version FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id IN (${placeholders})`)
+    .bind(caller.team.teamId, ...unique)
+    .all<SealedRow>();
+  const found = new Map(results.map((r) => [r.id, r]));
+  const missing = unique.filter((id) => !found.has(id));
+  if (missing.length > 0) throw new TokenUnavailableError(missing);
+  const values = await Promise.all(
+    results.map((r) => openSecret(keyring, caller.team, r.id, { ciphertext: r.ciphertext, iv: r.iv, keyVersion: r.key_version })),
+  );
+  results.forEach((r, i) => resolved.set(r.id, values[i] ?? ""));
+  const at = new Date().toISOString();
+  await env.DB.batch(
+    unique.map((id) =>
+      auditStatement(env.DB, {
+        teamId: caller.team.teamId,
+        actor: caller.actor,
+        action: "token.accessed",
+        targetType: "token",
+        targetId: id,
+        requestId: caller.requestId,
+      }, at),
+    ),
+  );
+  return resolved;
+}
