@@ -39,6 +39,7 @@ export const VaultStatus = z.object({
   configuredKeyVersions: z.array(z.number()),
   activeTokensByKeyVersion: z.record(z.string(), z.number()),
   pendingReencryption: z.number(),
+  missingKeyVersions: z.array(z.number()),
 });
 
 export const adminRoutes = [

@@ -27,7 +27,9 @@ export async function vaultStatus(env: Env) {
     activeKeyVersion: keyring.activeVersion,
     configuredKeyVersions: keyring.versions,
     activeTokensByKeyVersion: Object.fromEntries(results.map((r) => [String(r.key_version), r.n])),
-    pendingReencryption: results.filter((r) => r.key_version !== keyring.activeVersion).reduce((sum, r) => sum + r.n, 0),
+    pendingReencryption: results.filter((r) => r.key_version < keyring.activeVersion).reduce((sum, r) => sum + r.n, 0),
+    // Rows sealed under a version this deployment does not have cannot be read: configure it.
+    missingKeyVersions: results.map((r) => r.key_version).filter((v) => !keyring.versions.includes(v)),
   };
 }
 
@@ -38,7 +40,7 @@ export async function reencryptBatch(env: Env, caller: { actor: Actor; requestId
     .prepare(
       `SELECT t.id, t.team_id, tm.key_salt, t.ciphertext, t.iv, t.key_version
        FROM tokens t JOIN teams tm ON tm.id = t.team_id
-       WHERE t.revoked_at IS NULL AND t.key_version <> ? ORDER BY t.id LIMIT ?`,
+       WHERE t.revoked_at IS NULL AND t.key_version < ? ORDER BY t.id LIMIT ?`,
     )
     .bind(active, limit)
     .all<StaleRow>();
@@ -66,7 +68,7 @@ export async function reencryptBatch(env: Env, caller: { actor: Actor; requestId
   const results = statements.length > 0 ? await env.DB.batch(statements) : [];
   const reencrypted = results.filter((r, i) => i % 2 === 0 && r.meta.changes > 0).length;
   const remaining = await env.DB
-    .prepare("SELECT COUNT(*) AS n FROM tokens WHERE revoked_at IS NULL AND key_version <> ?")
+    .prepare("SELECT COUNT(*) AS n FROM tokens WHERE revoked_at IS NULL AND key_version < ?")
     .bind(active)
     .first<number>("n");
   return { activeKeyVersion: active, reencrypted, remaining: remaining ?? 0 };

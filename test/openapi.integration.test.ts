@@ -1,0 +1,31 @@
+import { describe, expect, it } from "vitest";
+import { routes } from "../src/routes";
+import { call } from "./helpers/api";
+
+describe("GET /openapi.json", () => {
+  it("documents every route from the same zod schemas, as OpenAPI 3.1", async () => {
+    const res = await call("GET", "/openapi.json");
+    expect(res.status).toBe(200);
+    const doc = res.json;
+    expect(doc.openapi).toBe("3.1.0");
+    for (const route of routes) {
+      const path = route.path.replace(/:(\w+)/g, "{$1}");
+      expect(doc.paths[path]?.[route.method.toLowerCase()], `${route.method} ${path}`).toBeDefined();
+    }
+    const create = doc.paths["/v1/tokens"].post;
+    const body = create.requestBody.content["application/json"].schema;
+    expect(body.required).toEqual(["name", "value"]);
+    expect(body.properties.name).toMatchObject({ type: "string", minLength: 1, maxLength: 100 });
+    expect(body.additionalProperties).toBe(false);
+    expect(create.responses["201"].content["application/json"].schema.properties.token).toBeDefined();
+    expect(create.responses["401"]).toBeDefined();
+    expect(create.responses["429"]).toBeDefined();
+    expect(doc.components.securitySchemes.headerApiKey).toEqual({ type: "apiKey", in: "header", name: "X-API-Key" });
+    expect(doc.paths["/v1/tokens/{id}"].get.parameters[0]).toMatchObject({ name: "id", in: "path", required: true });
+    // Every $ref resolves inside the document.
+    for (const ref of res.text.match(/"\$ref":"([^"]+)"/g) ?? []) {
+      const name = ref.split("/").pop()!.replace(/"$/, "");
+      expect(doc.components.schemas[name], ref).toBeDefined();
+    }
+  });
+});

@@ -1,0 +1,69 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Env } from "../src/env";
+import { reencryptBatch, vaultStatus } from "../src/vault/reencrypt";
+import { createToken, resolveTokens, type TokenCaller } from "../src/vault/tokens";
+import { call, newTeam } from "./helpers/api";
+import { CANARY, TEST_MASTER_KEY_V1, TEST_MASTER_KEY_V2 } from "./helpers/constants";
+
+const admin = { actor: { type: "admin", id: "admin" } as const, requestId: "req_test" };
+
+async function callerFor(teamId: string): Promise<TokenCaller> {
+  const salt = await env.DB.prepare("SELECT key_salt FROM teams WHERE id = ?").bind(teamId).first<string>("key_salt");
+  return { team: { teamId, salt: salt ?? "" }, actor: { type: "admin", id: "admin" }, requestId: "req_test" };
+}
+
+/** The same D1 database seen by a Worker configured with other master keys. */
+const withKeys = (keys: Partial<Env>): Env => ({ ...env, VAULT_MASTER_KEY: undefined, VAULT_MASTER_KEYS: undefined, ...keys });
+
+describe("master key rotation", () => {
+  it("writes new tokens with the newest key, still reads old ones, and re-encrypts them without returning plaintext", async () => {
+    const v1Only = withKeys({ VAULT_MASTER_KEY: TEST_MASTER_KEY_V1 });
+    const both = withKeys({ VAULT_MASTER_KEYS: `1:${TEST_MASTER_KEY_V1},2:${TEST_MASTER_KEY_V2}` });
+    const v2Only = withKeys({ VAULT_MASTER_KEYS: `2:${TEST_MASTER_KEY_V2}` });
+
+    const team = await newTeam();
+    const caller = await callerFor(team.team.id);
+    const old = await createToken(v1Only, caller, "old", `${CANARY}-old`);
+    const fresh = await createToken(both, caller, "new", `${CANARY}-new`);
+    const versionOf = (id: string) => env.DB.prepare("SELECT key_version FROM tokens WHERE id = ?").bind(id).first<number>("key_version");
+    expect(await versionOf(old.id)).toBe(1);
+    expect(await versionOf(fresh.id)).toBe(2);
+
+    // Before re-encryption, v2 alone cannot read the old row: a clear operator error, not garbage.
+    await expect(resolveTokens(v2Only, caller, [old.id])).rejects.toThrow(/version 1/);
+    const read = await resolveTokens(both, caller, [old.id, fresh.id]);
+    expect(read.get(old.id)).toBe(`${CANARY}-old`);
+
+    const status = await vaultStatus(both);
+    expect(status.activeKeyVersion).toBe(2);
+    expect(status.pendingReencryption).toBeGreaterThanOrEqual(1);
+
+    let result;
+    do {
+      result = await reencryptBatch(both, admin, 50);
+      expect(JSON.stringify(result)).not.toContain(CANARY);
+    } while (result.remaining > 0);
+    expect(await versionOf(old.id)).toBe(2);
+    expect((await vaultStatus(both)).pendingReencryption).toBe(0);
+
+    // The old master key can now be retired.
+    const after = await resolveTokens(v2Only, caller, [old.id, fresh.id]);
+    expect(after.get(old.id)).toBe(`${CANARY}-old`);
+    expect(after.get(fresh.id)).toBe(`${CANARY}-new`);
+
+    const audit = await call("GET", `/v1/audit?action=token.reencrypted&targetId=${old.id}`, { key: team.key });
+    expect(audit.json.entries).toHaveLength(1);
+    expect(audit.json.entries[0].metadata).toEqual({ fromKeyVersion: 1, toKeyVersion: 2 });
+  });
+
+  it("is exposed to the operator over HTTP", async () => {
+    const status = await call("GET", "/admin/vault", { admin: true });
+    expect(status.status).toBe(200);
+    // The first test left a row sealed under version 2, which this Worker (v1 only) lacks.
+    expect(status.json).toMatchObject({ activeKeyVersion: 1, configuredKeyVersions: [1], missingKeyVersions: [2] });
+    const run = await call("POST", "/admin/vault/reencrypt", { admin: true, body: { limit: 10 } });
+    expect(run.json).toEqual({ activeKeyVersion: 1, reencrypted: expect.any(Number), remaining: expect.any(Number) });
+    expect((await call("POST", "/admin/vault/reencrypt", { admin: true, body: { limit: 0 } })).status).toBe(400);
+  });
+});

@@ -1,0 +1,50 @@
+import { readFileSync } from "node:fs";
+import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { defineConfig } from "vitest/config";
+import { TEST_ADMIN_TOKEN, TEST_MASTER_KEY_V1 } from "./test/helpers/constants";
+
+/**
+ * Two projects:
+ *  - workers: unit and integration tests inside workerd with the real local D1, Durable
+ *    Object and Queue from wrangler.toml (no mocks).
+ *  - e2e: Node tests that start the real local server (`npm run dev`'s script) and talk
+ *    HTTP to it, as a user's curl would.
+ */
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        plugins: [
+          cloudflareTest({
+            wrangler: { configPath: "./wrangler.toml" },
+            miniflare: {
+              bindings: {
+                VAULT_MASTER_KEY: TEST_MASTER_KEY_V1,
+                ADMIN_TOKEN: TEST_ADMIN_TOKEN,
+                ALLOW_PRIVATE_TARGETS: "true",
+                TEST_SCHEMA_SQL: readFileSync("./schema.sql", "utf8"),
+              },
+            },
+          }),
+        ],
+        test: {
+          name: "workers",
+          include: ["test/**/*.unit.test.ts", "test/**/*.integration.test.ts"],
+          setupFiles: ["test/helpers/apply-schema.ts"],
+        },
+      },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.e2e.test.ts"],
+          environment: "node",
+          globalSetup: ["test/e2e/global-setup.ts"],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // One local server is shared by the e2e files; run them one after another.
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
