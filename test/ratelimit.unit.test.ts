@@ -62,7 +62,7 @@ describe("TeamRateLimiter durable object", () => {
     for (let i = 0; i < 3; i++) expect((await stub.consume(3)).allowed).toBe(true);
     expect((await stub.consume(3)).allowed).toBe(false);
     // A new instance on the same storage (as after an eviction or deploy) keeps the window.
-    const fresh = await runInDurableObject(stub, (_instance: TeamRateLimiter, state) => new TeamRateLimiter(state, env).consume(3));
+    const fresh = await runInDurableObject(stub, (_instance, state) => new TeamRateLimiter(state, env).consume(3));
     expect(fresh.allowed).toBe(false);
     const other = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("team_other"));
     expect((await other.consume(3)).allowed).toBe(true);

@@ -111,7 +111,7 @@ describe("sealing secrets", () => {
       await expect(openSecret(other, teamA, "tok_1", sealed)).rejects.toThrow(VaultDecryptError);
     });
     it("without naming the secret in the error", async () => {
-      const error = await open(teamB, "tok_1", sealed).catch((e: unknown) => e as Error);
+      const error = (await open(teamB, "tok_1", sealed).catch((e: unknown) => e)) as Error;
       expect(error.message).not.toContain(CANARY);
     });
   });

@@ -3,6 +3,7 @@ import { authenticateApiKey, type ApiKeyAuth } from "../auth/apikeys";
 import { requireAdmin } from "../auth/admin";
 import type { Env } from "../env";
 import { newId } from "../ids";
+import { log } from "../log";
 import { PLANS } from "../plans";
 import { rateLimiterFor, rateLimitHeaders } from "../ratelimit/limiter";
 import type { RateLimitDecision } from "../ratelimit/sliding-window";
@@ -31,6 +32,7 @@ export function createApp(routes: AnyRoute[]) {
 
   return async function fetch(request: Request, env: Env, exec: ExecutionContext): Promise<Response> {
     const requestId = newId.request();
+    const started = Date.now();
     let response: Response;
     try {
       response = (await router.fetch(request, env, exec, requestId)) as Response;
@@ -38,6 +40,8 @@ export function createApp(routes: AnyRoute[]) {
       response = toErrorResponse(error, requestId);
     }
     response.headers.set("X-Request-Id", requestId);
+    // Method, path and status only: never headers, query strings or bodies.
+    log.info("request", { requestId, method: request.method, path: new URL(request.url).pathname, status: response.status, ms: Date.now() - started });
     return response;
   };
 }

@@ -20,7 +20,7 @@ export function describeApiKeyAuthFailures(routes: AnyRoute[]) {
       expect(res.json).toEqual({ error: "API key required" });
     });
     it("401 for a malformed, unknown or wrongly-schemed key", async () => {
-      for (const headers of [
+      for (const headers of <Record<string, string>[]>[
         { authorization: "Bearer not-a-key" },
         { authorization: `Bearer tvk_${"A".repeat(43)}` },
         { "x-api-key": `tvk_${"b".repeat(43)}` },
