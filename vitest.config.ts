@@ -29,6 +29,8 @@ export default defineConfig({
         ],
         test: {
           name: "workers",
+          // Worker logs are shown for failing tests only.
+          silent: "passed-only",
           include: ["test/**/*.unit.test.ts", "test/**/*.integration.test.ts"],
           setupFiles: ["test/helpers/apply-schema.ts"],
         },

@@ -29,17 +29,10 @@ function ensureDevVars() {
     writeFileSync(varsFile, existing + (existing && !existing.endsWith("\n") ? "\n" : "") + header + additions.join("\n") + "\n", { mode: 0o600 });
     console.log(`[dev] wrote ${additions.map((a) => a.split("=")[0]).join(", ")} to ${varsFile}`);
   }
-  return Object.fromEntries(
-    readFileSync(varsFile, "utf8")
-      .split("\n")
-      .map((line) => /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line))
-      .filter(Boolean)
-      .map((m) => [m[1], m[2].replace(/^"(.*)"$/, "$1")]),
-  );
 }
 
 const persistArgs = persistDir ? ["--persist-to", persistDir] : [];
-const vars = ensureDevVars();
+ensureDevVars();
 
 const schema = spawnSync(process.execPath, [wrangler, "d1", "execute", "DB", "--local", "--file", join(root, "schema.sql"), ...persistArgs], {
   cwd: root,
@@ -69,7 +62,7 @@ child.stdout.on("data", (chunk) => {
 [dev] Token Vault is running on ${base}
 [dev] Create a team and get its API key (ADMIN_TOKEN is in ${varsFile}):
   curl -s -X POST ${base}/admin/teams \\
-    -H "Authorization: Bearer ${vars.ADMIN_TOKEN ? "$(grep ^ADMIN_TOKEN= .dev.vars | cut -d= -f2)" : "<ADMIN_TOKEN>"}" \\
+    -H "Authorization: Bearer $(grep ^ADMIN_TOKEN= ${varsFile} | cut -d= -f2)" \\
     -H "Content-Type: application/json" -d '{"name":"My team","plan":"free"}'
 `);
   }

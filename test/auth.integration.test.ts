@@ -64,3 +64,18 @@ describe("team API keys", () => {
     expect((await call("GET", "/admin/teams/nope", { admin: true })).status).toBe(400);
   });
 });
+
+describe("last use of a key", () => {
+  it("is recorded (at most once a minute) and shown to the operator", async () => {
+    const team = await newTeam("pro");
+    const before = await call("GET", `/admin/teams/${team.team.id}/apikeys`, { admin: true });
+    expect(before.json.apiKeys[0].lastUsedAt).toBeNull();
+    await call("GET", "/v1/tokens", { key: team.key });
+    let lastUsedAt: string | null = null;
+    for (let i = 0; i < 50 && !lastUsedAt; i++) {
+      lastUsedAt = (await call("GET", `/admin/teams/${team.team.id}/apikeys`, { admin: true })).json.apiKeys[0].lastUsedAt;
+      if (!lastUsedAt) await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(Date.parse(lastUsedAt ?? "")).toBeGreaterThan(Date.now() - 60_000);
+  });
+});

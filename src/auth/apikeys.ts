@@ -53,6 +53,27 @@ export interface AuthenticatedTeam {
 export interface ApiKeyAuth {
   apiKeyId: string;
   team: AuthenticatedTeam;
+  lastUsedAt: string | null;
+}
+
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * Records when a key was last used, at most once a minute per key, after the response (the
+ * guard in SQL keeps concurrent isolates from piling up writes).
+ */
+export function touchApiKey(db: D1Database, auth: ApiKeyAuth, exec: ExecutionContext): void {
+  const now = Date.now();
+  if (auth.lastUsedAt && now - Date.parse(auth.lastUsedAt) < LAST_USED_RESOLUTION_MS) return;
+  const at = new Date(now).toISOString();
+  const staleBefore = new Date(now - LAST_USED_RESOLUTION_MS).toISOString();
+  exec.waitUntil(
+    db
+      .prepare("UPDATE api_keys SET last_used_at = ? WHERE id = ? AND (last_used_at IS NULL OR last_used_at < ?)")
+      .bind(at, auth.apiKeyId, staleBefore)
+      .run()
+      .then(() => undefined, () => undefined),
+  );
 }
 
 /** Reads the key from `Authorization: Bearer <key>` or `X-API-Key: <key>` (seed 002). */
@@ -69,6 +90,7 @@ export function extractApiKey(headers: Headers): string | undefined {
 interface KeyRow {
   key_id: string;
   revoked_at: string | null;
+  last_used_at: string | null;
   team_id: string;
   team_name: string;
   plan: Plan;
@@ -83,7 +105,7 @@ export async function authenticateApiKey(db: D1Database, headers: Headers): Prom
   if (!API_KEY_PATTERN.test(key)) throw Errors.invalidApiKey();
   const row = await db
     .prepare(
-      `SELECT k.id AS key_id, k.revoked_at, t.id AS team_id, t.name AS team_name, t.plan, t.key_salt, t.created_at AS team_created_at
+      `SELECT k.id AS key_id, k.revoked_at, k.last_used_at, t.id AS team_id, t.name AS team_name, t.plan, t.key_salt, t.created_at AS team_created_at
        FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.key_hash = ?`,
     )
     .bind(await sha256Hex(key))
@@ -91,6 +113,7 @@ export async function authenticateApiKey(db: D1Database, headers: Headers): Prom
   if (!row || row.revoked_at) throw Errors.invalidApiKey();
   return {
     apiKeyId: row.key_id,
+    lastUsedAt: row.last_used_at,
     team: { id: row.team_id, name: row.team_name, plan: row.plan, keySalt: row.key_salt, createdAt: row.team_created_at },
   };
 }

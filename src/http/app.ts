@@ -1,5 +1,5 @@
 import { Router, type IRequest } from "itty-router";
-import { authenticateApiKey, type ApiKeyAuth } from "../auth/apikeys";
+import { authenticateApiKey, touchApiKey, type ApiKeyAuth } from "../auth/apikeys";
 import { requireAdmin } from "../auth/admin";
 import type { Env } from "../env";
 import { newId } from "../ids";
@@ -40,8 +40,9 @@ export function createApp(routes: AnyRoute[]) {
       response = toErrorResponse(error, requestId);
     }
     response.headers.set("X-Request-Id", requestId);
-    // Method, path and status only: never headers, query strings or bodies.
-    log.info("request", { requestId, method: request.method, path: new URL(request.url).pathname, status: response.status, ms: Date.now() - started });
+    // The matched route pattern, not the raw path (a pasted secret could sit in a path); never
+    // headers, query strings or bodies.
+    log.info("request", { requestId, method: request.method, route: (request as IRequest).route ?? "unmatched", status: response.status, ms: Date.now() - started });
     return response;
   };
 }
@@ -55,6 +56,7 @@ async function runRoute(route: AnyRoute, request: IRequest, env: Env, exec: Exec
       await requireAdmin(env, request.headers);
     } else if (route.auth === "apiKey") {
       auth = await authenticateApiKey(env.DB, request.headers);
+      touchApiKey(env.DB, auth, exec);
       decision = await rateLimiterFor(env, auth.team.id).consume(PLANS[auth.team.plan].rateLimitPerMinute);
       if (!decision.allowed) throw new ApiError(429, "Rate limit exceeded");
     }

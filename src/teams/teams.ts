@@ -45,7 +45,7 @@ export async function createTeam(db: D1Database, caller: Caller, name: string, p
   ]);
   return {
     team: teamView(team),
-    apiKey: { id: apiKey.id, name: keyName, prefix: apiKey.prefix, createdAt: at },
+    apiKey: { id: apiKey.id, name: keyName, prefix: apiKey.prefix, createdAt: at, lastUsedAt: null, revokedAt: null },
     key: apiKey.key,
   };
 }
@@ -75,7 +75,7 @@ export async function createApiKey(db: D1Database, caller: Caller, teamId: strin
     auditStatement(db, { teamId, actor: caller.actor, action: "apikey.created", targetType: "api_key", targetId: apiKey.id, requestId: caller.requestId, metadata: { name } }, at, { onlyIfChanged: true }),
   ]);
   if (!insert?.meta.changes) throw new PlanLimitError("API keys", max, team.plan);
-  return { apiKey: { id: apiKey.id, name, prefix: apiKey.prefix, createdAt: at }, key: apiKey.key };
+  return { apiKey: { id: apiKey.id, name, prefix: apiKey.prefix, createdAt: at, lastUsedAt: null, revokedAt: null }, key: apiKey.key };
 }
 
 const KEY_COLUMNS = "id, team_id, name, prefix, created_at, last_used_at, revoked_at";

@@ -39,6 +39,7 @@ describe("POST /admin/teams", () => {
   it("refuses a missing admin token", async () => {
     const res = await request("POST", "/admin/teams", { body: { name: "x", plan: "free" } });
     expect(res.status).toBe(401);
+    expect(res.json).toMatchObject({ error: expect.any(String) });
   });
 });
 

@@ -1,0 +1,94 @@
+/**
+ * Outbound URL policy. Targets must be http(s) without userinfo; unless private targets are
+ * allowed (local development), hosts on loopback, private, link-local, CGNAT, metadata and
+ * other special-purpose addresses, in IPv4 or IPv6 (mapped, compatible, NAT64 and 6to4 forms
+ * included), are refused. The URL parser normalises odd IPv4 literals (decimal, hex, octal,
+ * short forms) to dotted quads before these checks run.
+ */
+export type UrlVerdict = { ok: true; url: URL } | { ok: false; reason: string };
+
+const BLOCKED_HOST_SUFFIXES = [".localhost", ".local", ".internal", ".intranet", ".lan", ".home.arpa", ".corp"];
+const BLOCKED_HOSTS = new Set(["localhost", "metadata.google.internal", "metadata", "instance-data", "kubernetes.default"]);
+
+export function checkOutboundUrl(raw: string, allowPrivate: boolean): UrlVerdict {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return { ok: false, reason: "is not a valid URL" };
+  }
+  if (url.protocol !== "http:" && url.protocol !== "https:") return { ok: false, reason: "must use http or https" };
+  if (url.username || url.password) return { ok: false, reason: "must not contain credentials (user:password@)" };
+  if (!url.hostname) return { ok: false, reason: "must have a host" };
+  if (allowPrivate) return { ok: true, url };
+  const host = url.hostname.toLowerCase().replace(/\.$/, "");
+  if (BLOCKED_HOSTS.has(host) || BLOCKED_HOST_SUFFIXES.some((s) => host.endsWith(s))) {
+    return { ok: false, reason: "points to a local or internal host" };
+  }
+  if (host.startsWith("[")) {
+    if (isBlockedIpv6(host.slice(1, -1))) return { ok: false, reason: "points to a private or reserved address" };
+  } else if (/^\d+\.\d+\.\d+\.\d+$/.test(host)) {
+    if (isBlockedIpv4(host.split(".").map(Number))) return { ok: false, reason: "points to a private or reserved address" };
+  } else if (!host.includes(".")) {
+    return { ok: false, reason: "must be a fully qualified host name" };
+  }
+  return { ok: true, url };
+}
+
+export function isBlockedIpv4([a = 0, b = 0, c = 0]: number[]): boolean {
+  return (
+    a === 0 || // "this network"
+    a === 10 ||
+    a === 127 ||
+    (a === 100 && b >= 64 && b <= 127) || // CGNAT
+    (a === 169 && b === 254) || // link-local, cloud metadata
+    (a === 172 && b >= 16 && b <= 31) ||
+    (a === 192 && b === 168) ||
+    (a === 192 && b === 0 && (c === 0 || c === 2)) || // IETF protocol assignments, TEST-NET-1
+    (a === 192 && b === 88 && c === 99) || // 6to4 relay anycast
+    (a === 198 && (b === 18 || b === 19)) || // benchmarking
+    (a === 198 && b === 51 && c === 100) || // TEST-NET-2
+    (a === 203 && b === 0 && c === 113) || // TEST-NET-3
+    a >= 224 // multicast, reserved, broadcast
+  );
+}
+
+function parseIpv6(text: string): number[] | undefined {
+  let s = text.toLowerCase();
+  const zone = s.indexOf("%");
+  if (zone >= 0) s = s.slice(0, zone);
+  // A trailing dotted quad (::ffff:1.2.3.4) becomes two hextets.
+  const quad = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (quad) {
+    const [a, b, c, d] = quad.slice(1).map(Number) as [number, number, number, number];
+    s = s.slice(0, quad.index) + `${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const halves = s.split("::");
+  if (halves.length > 2) return undefined;
+  const head = halves[0] ? halves[0].split(":") : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
+  const fill = halves.length === 2 ? 8 - head.length - tail.length : 0;
+  const parts = [...head, ...Array<string>(Math.max(fill, 0)).fill("0"), ...tail];
+  if (parts.length !== 8 || parts.some((p) => !/^[0-9a-f]{1,4}$/.test(p))) return undefined;
+  return parts.map((p) => parseInt(p, 16));
+}
+
+export function isBlockedIpv6(text: string): boolean {
+  const h = parseIpv6(text);
+  if (!h) return true; // unparseable: refuse rather than guess
+  const [h0 = 0, h1 = 0, h2 = 0, h3 = 0, h4 = 0, h5 = 0, h6 = 0, h7 = 0] = h;
+  const embedded = [h6 >> 8, h6 & 0xff, h7 >> 8, h7 & 0xff];
+  if (h0 === 0 && h1 === 0 && h2 === 0 && h3 === 0 && h4 === 0) {
+    if (h5 === 0 && h6 === 0 && (h7 === 0 || h7 === 1)) return true; // :: and ::1
+    if (h5 === 0xffff || h5 === 0) return isBlockedIpv4(embedded); // IPv4-mapped / -compatible
+  }
+  if (h0 === 0x64 && h1 === 0xff9b) return isBlockedIpv4(embedded); // NAT64
+  if (h0 === 0x2002) return isBlockedIpv4([h1 >> 8, h1 & 0xff, h2 >> 8, h2 & 0xff]); // 6to4
+  if ((h0 & 0xfe00) === 0xfc00) return true; // unique local
+  if ((h0 & 0xffc0) === 0xfe80 || (h0 & 0xffc0) === 0xfec0) return true; // link-local, site-local
+  if ((h0 & 0xff00) === 0xff00) return true; // multicast
+  if (h0 === 0x2001 && h1 === 0x0db8) return true; // documentation
+  if (h0 === 0x2001 && h1 < 0x0200) return true; // Teredo and other IETF special-purpose blocks
+  if (h0 === 0x0100 && h1 === 0 && h2 === 0 && h3 === 0) return true; // discard-only
+  return false;
+}
