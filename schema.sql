@@ -55,3 +55,49 @@ CREATE TABLE IF NOT EXISTS audit_log (
 CREATE INDEX IF NOT EXISTS audit_team ON audit_log (team_id, id);
 CREATE INDEX IF NOT EXISTS audit_team_action ON audit_log (team_id, action, id);
 CREATE INDEX IF NOT EXISTS audit_team_target ON audit_log (team_id, target_id, id);
+
+CREATE TABLE IF NOT EXISTS tasks (
+  id               TEXT PRIMARY KEY,
+  team_id          TEXT NOT NULL REFERENCES teams (id),
+  api_key_id       TEXT NOT NULL,
+  status           TEXT NOT NULL CHECK (status IN ('pending', 'delayed', 'processing', 'polling', 'completed', 'failed', 'timeout', 'cancelled')),
+  method           TEXT NOT NULL,
+  target_url       TEXT NOT NULL,
+  -- Header values as submitted: tok_ references, never resolved secrets.
+  headers          TEXT NOT NULL,
+  body             TEXT,
+  provider         TEXT,
+  poll_config      TEXT,
+  timeout_s        INTEGER NOT NULL,
+  max_retries      INTEGER NOT NULL,
+  retry_backoff    TEXT NOT NULL,
+  on_complete_url  TEXT,
+  idempotency_key  TEXT,
+  request_hash     TEXT,
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  run_at           TEXT NOT NULL,
+  lease_until      TEXT,
+  error            TEXT,
+  -- Stored results are redacted of every resolved secret.
+  result           TEXT,
+  poll_state       TEXT,
+  webhook_status   TEXT,
+  webhook_attempts INTEGER NOT NULL DEFAULT 0,
+  webhook_error    TEXT,
+  created_at       TEXT NOT NULL,
+  updated_at       TEXT NOT NULL,
+  started_at       TEXT,
+  completed_at     TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_team ON tasks (team_id, id);
+CREATE INDEX IF NOT EXISTS tasks_team_status ON tasks (team_id, status, id);
+CREATE UNIQUE INDEX IF NOT EXISTS tasks_idempotency ON tasks (team_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS webhook_secrets (
+  team_id      TEXT PRIMARY KEY REFERENCES teams (id),
+  -- The team's webhook signing secret, sealed with the team's vault key.
+  ciphertext   TEXT NOT NULL,
+  iv           TEXT NOT NULL,
+  key_version  INTEGER NOT NULL,
+  created_at   TEXT NOT NULL
+);

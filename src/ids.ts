@@ -65,6 +65,7 @@ export const newId = {
   team: () => `team_${ulid()}`,
   apiKey: () => `key_${ulid()}`,
   token: () => `tok_${ulid()}`,
+  task: () => `task_${ulid()}`,
   audit: () => `aud_${ulid()}`,
   request: () => `req_${ulid()}`,
 };

@@ -13,6 +13,7 @@ export const AUDIT_ACTIONS = [
   "token.accessed",
   "token.revoked",
   "token.reencrypted",
+  "webhook_secret.rotated",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -1,14 +1,62 @@
 import type { Env } from "../env";
 import { log } from "../log";
+import { executeTask, finish, pollTask, type StepResult } from "../tasks/runner";
+import type { TaskRow } from "../tasks/model";
+import { deliverWebhook } from "../webhooks/deliver";
 import type { QueueMessage } from "./messages";
 
+export const DEAD_LETTER_QUEUE = "token-vault-tasks-dlq";
+
 /**
- * Queue consumer entry. Tasks (their execution, retries and dead-lettering) build on the vault
- * core; until a message type has a handler, it is dead-lettered rather than silently acked.
+ * Queue consumer: each message is one step of a task (execute, poll, webhook). Steps ack or
+ * retry explicitly; an unexpected error retries with a delay, and a message that keeps
+ * failing reaches the dead-letter queue, whose consumer marks its task failed.
  */
-export async function handleQueue(batch: MessageBatch<QueueMessage>, _env: Env): Promise<void> {
-  for (const message of batch.messages) {
-    log.warn("queue_message_unhandled", { queue: batch.queue, messageId: message.id, type: message.body?.type });
-    message.retry({ delaySeconds: 60 });
+export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
+  const deadLetters = batch.queue === DEAD_LETTER_QUEUE;
+  await Promise.all(
+    batch.messages.map(async (message) => {
+      try {
+        const step = deadLetters ? await handleDeadLetter(env, message.body) : await runStep(env, message.body);
+        if ("retryAfterSeconds" in step) message.retry({ delaySeconds: step.retryAfterSeconds });
+        else message.ack();
+      } catch (error) {
+        log.error("queue_step_failed", {
+          queue: batch.queue,
+          messageId: message.id,
+          type: message.body?.type,
+          taskId: message.body?.taskId,
+          attempts: message.attempts,
+          errorName: error instanceof Error ? error.name : typeof error,
+        });
+        message.retry({ delaySeconds: Math.min(300, 2 ** message.attempts) });
+      }
+    }),
+  );
+}
+
+function runStep(env: Env, body: QueueMessage): Promise<StepResult> {
+  switch (body?.type) {
+    case "task.execute":
+      return executeTask(env, body.taskId);
+    case "task.poll":
+      return pollTask(env, body.taskId, body.poll);
+    case "webhook.deliver":
+      return deliverWebhook(env, body.taskId);
+    default:
+      log.warn("queue_message_unknown", { type: String((body as { type?: unknown } | undefined)?.type) });
+      return Promise.resolve({ ack: true });
   }
+}
+
+async function handleDeadLetter(env: Env, body: QueueMessage): Promise<StepResult> {
+  const row = body?.taskId ? await env.DB.prepare("SELECT * FROM tasks WHERE id = ?").bind(body.taskId).first<TaskRow>() : null;
+  if (!row) return { ack: true };
+  if (body.type === "webhook.deliver") {
+    await env.DB.prepare("UPDATE tasks SET webhook_status = 'failed', webhook_error = 'dead-lettered' WHERE id = ? AND webhook_status = 'pending'").bind(row.id).run();
+  } else {
+    await finish(env, row, "failed", "Task could not be processed (message dead-lettered after repeated errors)", null);
+  }
+  log.warn("dead_letter", { taskId: row.id, type: body.type });
+  return { ack: true };
 }

@@ -1,5 +1,8 @@
 /**
  * Messages on the tasks queue. Each carries ids only (never a header value or a secret), so
- * a message read off the queue or a dead-letter queue reveals nothing.
+ * a message read off the queue or the dead-letter queue reveals nothing.
  */
-export type QueueMessage = { type: "task.execute"; taskId: string; teamId: string };
+export type QueueMessage =
+  | { type: "task.execute"; taskId: string; teamId: string }
+  | { type: "task.poll"; taskId: string; teamId: string; poll?: number }
+  | { type: "webhook.deliver"; taskId: string; teamId: string };

@@ -2,7 +2,9 @@ import type { AnyRoute } from "../http/route";
 import { adminRoutes } from "./admin";
 import { auditRoutes } from "./audit";
 import { metaRoutes } from "./meta";
+import { taskRoutes } from "./tasks";
 import { tokenRoutes } from "./tokens";
+import { webhookRoutes } from "./webhooks";
 
 /** Every route the Worker serves, in one table (the router and the OpenAPI document read it). */
-export const routes: AnyRoute[] = [...metaRoutes(() => routes), ...tokenRoutes, ...auditRoutes, ...adminRoutes];
+export const routes: AnyRoute[] = [...metaRoutes(() => routes), ...tokenRoutes, ...taskRoutes, ...webhookRoutes, ...auditRoutes, ...adminRoutes];

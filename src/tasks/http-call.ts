@@ -1,0 +1,100 @@
+import { checkOutboundUrl } from "./ssrf";
+
+/**
+ * One outbound HTTP exchange on behalf of a task: a per-attempt timeout, redirects followed
+ * by hand (each hop re-checked against the URL policy; credential headers dropped as soon as
+ * a hop leaves the original origin), and the response body read up to a limit.
+ */
+export const RESULT_BODY_LIMIT = 64 * 1024;
+const MAX_REDIRECTS = 5;
+
+export interface CallRequest {
+  method: string;
+  url: string;
+  headers: Record<string, string>;
+  /** Lower-cased names of headers that carry resolved credentials. */
+  credentialHeaders: string[];
+  body?: string;
+  timeoutMs: number;
+  allowPrivate: boolean;
+}
+
+export type CallOutcome =
+  | { kind: "response"; status: number; headers: Record<string, string>; body: string; truncated: boolean; durationMs: number; finalUrl: string }
+  | { kind: "timeout"; durationMs: number }
+  | { kind: "network"; message: string; durationMs: number }
+  | { kind: "blocked"; message: string; durationMs: number };
+
+export async function callOut(req: CallRequest): Promise<CallOutcome> {
+  const started = Date.now();
+  const signal = AbortSignal.timeout(req.timeoutMs);
+  const origin = new URL(req.url).origin;
+  let url = req.url;
+  let method = req.method;
+  let body = method === "GET" ? undefined : req.body;
+  let headers = { ...req.headers };
+  try {
+    for (let hop = 0; ; hop++) {
+      const response = await fetch(url, { method, headers, body, redirect: "manual", signal });
+      const location = response.headers.get("location");
+      if (response.status >= 300 && response.status < 400 && location && hop < MAX_REDIRECTS) {
+        await response.body?.cancel();
+        const next = new URL(location, url).toString();
+        const verdict = checkOutboundUrl(next, req.allowPrivate);
+        if (!verdict.ok) return { kind: "blocked", message: `redirect target ${verdict.reason}`, durationMs: Date.now() - started };
+        if (new URL(next).origin !== origin) {
+          // Never carry resolved credentials to another origin.
+          headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !req.credentialHeaders.includes(name.toLowerCase())));
+        }
+        if (response.status === 303 || ((response.status === 301 || response.status === 302) && method !== "GET" && method !== "HEAD")) {
+          method = "GET";
+          body = undefined;
+        }
+        url = next;
+        continue;
+      }
+      const { text, truncated } = await readCapped(response, RESULT_BODY_LIMIT);
+      return {
+        kind: "response",
+        status: response.status,
+        headers: Object.fromEntries(response.headers),
+        body: text,
+        truncated,
+        durationMs: Date.now() - started,
+        finalUrl: url,
+      };
+    }
+  } catch (error) {
+    const durationMs = Date.now() - started;
+    if (signal.aborted) return { kind: "timeout", durationMs };
+    return { kind: "network", message: error instanceof Error ? error.message : "network error", durationMs };
+  }
+}
+
+async function readCapped(response: Response, limit: number): Promise<{ text: string; truncated: boolean }> {
+  if (!response.body) return { text: "", truncated: false };
+  const reader = response.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  let truncated = false;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    if (total + value.byteLength > limit) {
+      chunks.push(value.subarray(0, limit - total));
+      total = limit;
+      truncated = true;
+      await reader.cancel();
+      break;
+    }
+    chunks.push(value);
+    total += value.byteLength;
+  }
+  const bytes = new Uint8Array(total);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  return { text: new TextDecoder().decode(bytes), truncated };
+}

@@ -1,0 +1,210 @@
+import type { ApiKeyAuth } from "../auth/apikeys";
+import { sha256Hex } from "../encoding";
+import type { Env } from "../env";
+import { ApiError, Errors } from "../http/errors";
+import { paginate, type PageQuery } from "../http/schemas";
+import { newId } from "../ids";
+import { PLANS } from "../plans";
+import { isFinal, taskSummary, taskView, type RetryBackoff, type TaskRow, type TaskStatus } from "./model";
+import { effectivePollConfig, type PollConfig } from "./providers";
+import { referencesIn } from "./references";
+import { checkOutboundUrl } from "./ssrf";
+
+/** The queue's longest delivery delay; longer delays are re-enqueued when they come due. */
+export const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;
+export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
+
+export interface NewTask {
+  targetUrl: string;
+  method: string;
+  headers: Record<string, string>;
+  body?: string | undefined;
+  provider?: string | undefined;
+  pollConfig?: Partial<PollConfig> | undefined;
+  timeout: number;
+  maxRetries: number;
+  retryBackoff: RetryBackoff;
+  delay?: number | undefined;
+  delayUntil?: string | undefined;
+  onCompleteUrl?: string | undefined;
+}
+
+export const allowPrivateTargets = (env: Env) => env.ALLOW_PRIVATE_TARGETS === "true";
+
+function checkUrl(env: Env, field: string, url: string) {
+  const verdict = checkOutboundUrl(url, allowPrivateTargets(env));
+  if (!verdict.ok) throw Errors.badRequest(`${field} ${verdict.reason}`, { field });
+}
+
+/**
+ * Validates and stores a task, then enqueues it. Every tok_ reference must exist, be active
+ * and belong to the caller's team; unknown, revoked and other teams' references get the same
+ * answer, so ids cannot be probed.
+ */
+export async function createTask(env: Env, auth: ApiKeyAuth, input: NewTask, idempotencyKey: string | undefined) {
+  const plan = PLANS[auth.team.plan];
+  if (input.timeout > plan.maxWaitSeconds) {
+    throw Errors.badRequest(`timeout exceeds the ${auth.team.plan} plan's max wait time of ${plan.maxWaitSeconds} seconds`, { maxWaitSeconds: plan.maxWaitSeconds });
+  }
+  checkUrl(env, "targetUrl", input.targetUrl);
+  if (input.onCompleteUrl) checkUrl(env, "onCompleteUrl", input.onCompleteUrl);
+  const pollConfig = effectivePollConfig(input.provider, input.pollConfig);
+
+  const requestHash = await sha256Hex(JSON.stringify(canonical(input)));
+  if (idempotencyKey) {
+    const existing = await findIdempotent(env.DB, auth.team.id, idempotencyKey);
+    if (existing) return replay(existing, requestHash);
+  }
+
+  const refs = referencesIn(input.headers);
+  if (refs.length > 0) {
+    const placeholders = refs.map(() => "?").join(", ");
+    const { results } = await env.DB
+      .prepare(`SELECT id FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id IN (${placeholders})`)
+      .bind(auth.team.id, ...refs)
+      .all<{ id: string }>();
+    const active = new Set(results.map((r) => r.id));
+    const bad = refs.filter((r) => !active.has(r));
+    if (bad.length > 0) {
+      throw Errors.badRequest(`Unknown or revoked token reference: ${bad.join(", ")}`, { invalidReferences: bad });
+    }
+  }
+
+  const now = Date.now();
+  const runAt = input.delayUntil ? Date.parse(input.delayUntil) : now + (input.delay ?? 0) * 1000;
+  const status: TaskStatus = runAt > now + 500 ? "delayed" : "pending";
+  const at = new Date(now).toISOString();
+  const row: TaskRow = {
+    id: newId.task(),
+    team_id: auth.team.id,
+    api_key_id: auth.apiKeyId,
+    status,
+    method: input.method,
+    target_url: input.targetUrl,
+    headers: JSON.stringify(input.headers),
+    body: input.method === "GET" ? null : input.body ?? null,
+    provider: input.provider ?? null,
+    poll_config: pollConfig ? JSON.stringify(pollConfig) : null,
+    timeout_s: input.timeout,
+    max_retries: input.maxRetries,
+    retry_backoff: input.retryBackoff,
+    on_complete_url: input.onCompleteUrl ?? null,
+    idempotency_key: idempotencyKey ?? null,
+    request_hash: idempotencyKey ? requestHash : null,
+    attempts: 0,
+    run_at: new Date(Math.max(runAt, now)).toISOString(),
+    lease_until: null,
+    error: null,
+    result: null,
+    poll_state: null,
+    webhook_status: null,
+    webhook_attempts: 0,
+    webhook_error: null,
+    created_at: at,
+    updated_at: at,
+    started_at: null,
+    completed_at: null,
+  };
+  try {
+    await insertTask(env.DB, row);
+  } catch (error) {
+    // A concurrent request with the same Idempotency-Key won the insert.
+    if (idempotencyKey && /UNIQUE/i.test(String(error))) {
+      const existing = await findIdempotent(env.DB, auth.team.id, idempotencyKey);
+      if (existing) return replay(existing, requestHash);
+    }
+    throw error;
+  }
+  try {
+    await env.TASKS.send({ type: "task.execute", taskId: row.id, teamId: row.team_id }, { delaySeconds: delayFor(row.run_at) });
+  } catch (error) {
+    // Without its message the task would never run: undo it and let the caller retry.
+    await env.DB.prepare("DELETE FROM tasks WHERE id = ?").bind(row.id).run();
+    throw new ApiError(503, "Task queue unavailable, try again", { retryable: true });
+  }
+  return { task: taskView(row), replayed: false };
+}
+
+export function delayFor(runAt: string): number {
+  return Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, Math.ceil((Date.parse(runAt) - Date.now()) / 1000)));
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value && typeof value === "object") {
+    return Object.fromEntries(Object.keys(value).sort().map((k) => [k, canonical((value as Record<string, unknown>)[k])]));
+  }
+  return value;
+}
+
+async function findIdempotent(db: D1Database, teamId: string, key: string): Promise<TaskRow | null> {
+  const row = await db.prepare("SELECT * FROM tasks WHERE team_id = ? AND idempotency_key = ?").bind(teamId, key).first<TaskRow>();
+  if (row && Date.now() - Date.parse(row.created_at) > IDEMPOTENCY_WINDOW_MS) {
+    // Past the window the key is free again.
+    await db.prepare("UPDATE tasks SET idempotency_key = NULL WHERE id = ? AND idempotency_key = ?").bind(row.id, key).run();
+    return null;
+  }
+  return row;
+}
+
+function replay(existing: TaskRow, requestHash: string) {
+  if (existing.request_hash !== requestHash) {
+    throw Errors.conflict("Idempotency-Key was already used with a different request body", { taskId: existing.id });
+  }
+  return { task: taskView(existing), replayed: true };
+}
+
+async function insertTask(db: D1Database, row: TaskRow) {
+  const columns = Object.keys(row);
+  await db
+    .prepare(`INSERT INTO tasks (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`)
+    .bind(...Object.values(row))
+    .run();
+}
+
+export async function loadTask(db: D1Database, teamId: string, id: string): Promise<TaskRow> {
+  const row = await db.prepare("SELECT * FROM tasks WHERE id = ?").bind(id).first<TaskRow>();
+  if (!row) throw Errors.notFound("Task not found");
+  if (row.team_id !== teamId) throw Errors.accessDenied();
+  return row;
+}
+
+/** Long-poll: re-reads the task until it is final or `waitSeconds` pass. */
+export async function waitForTask(db: D1Database, teamId: string, id: string, waitSeconds: number): Promise<TaskRow> {
+  const deadline = Date.now() + waitSeconds * 1000;
+  let row = await loadTask(db, teamId, id);
+  while (!isFinal(row.status) && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(250, Math.max(0, deadline - Date.now()))));
+    row = await loadTask(db, teamId, id);
+  }
+  return row;
+}
+
+export async function listTasks(db: D1Database, teamId: string, page: PageQuery & { status?: TaskStatus | undefined }) {
+  const where = ["team_id = ?"];
+  const args: (string | number)[] = [teamId];
+  if (page.status) {
+    where.push("status = ?");
+    args.push(page.status);
+  }
+  const filter = where.join(" AND ");
+  const rows = page.cursor
+    ? db.prepare(`SELECT * FROM tasks WHERE ${filter} AND id < ? ORDER BY id DESC LIMIT ?`).bind(...args, page.cursor, page.limit + 1)
+    : db.prepare(`SELECT * FROM tasks WHERE ${filter} ORDER BY id DESC LIMIT ? OFFSET ?`).bind(...args, page.limit + 1, page.offset);
+  const count = db.prepare(`SELECT COUNT(*) AS n FROM tasks WHERE ${filter}`).bind(...args);
+  const [list, total] = await db.batch<TaskRow | { n: number }>([rows, count]);
+  const { items, pagination } = paginate((list?.results ?? []) as TaskRow[], (total?.results[0] as { n: number } | undefined)?.n ?? 0, page);
+  return { tasks: items.map(taskSummary), pagination };
+}
+
+/** Only a task that has not started can be cancelled; the consumer then never calls its target. */
+export async function cancelTask(db: D1Database, teamId: string, id: string) {
+  const row = await loadTask(db, teamId, id);
+  const at = new Date().toISOString();
+  const updated = await db
+    .prepare("UPDATE tasks SET status = 'cancelled', updated_at = ?, completed_at = ? WHERE id = ? AND team_id = ? AND status IN ('pending', 'delayed') RETURNING *")
+    .bind(at, at, id, teamId)
+    .first<TaskRow>();
+  if (!updated) throw Errors.conflict(`Task cannot be cancelled in status ${row.status}`, { status: row.status });
+  return taskView(updated);
+}
