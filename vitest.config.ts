@@ -15,7 +15,7 @@ export default defineConfig({
     projects: [
       {
         plugins: [
-          cloudflareTest({
+          cloudflareTest(({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               bindings: {
@@ -23,9 +23,11 @@ export default defineConfig({
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
                 ALLOW_PRIVATE_TARGETS: "true",
                 TEST_SCHEMA_SQL: readFileSync("./schema.sql", "utf8"),
+                // The fake third-party APIs (test/fakes/upstream.ts), started by the global setup.
+                UPSTREAM_URL: `http://127.0.0.1:${inject("upstreamPort")}`,
               },
             },
-          }),
+          })),
         ],
         test: {
           name: "workers",
@@ -33,6 +35,7 @@ export default defineConfig({
           silent: "passed-only",
           include: ["test/**/*.unit.test.ts", "test/**/*.integration.test.ts"],
           setupFiles: ["test/helpers/apply-schema.ts"],
+          globalSetup: ["test/fakes/global-setup.ts"],
         },
       },
       {

@@ -4,6 +4,7 @@ declare global {
   namespace Cloudflare {
     interface Env extends WorkerEnv {
       TEST_SCHEMA_SQL: string;
+      UPSTREAM_URL: string;
     }
   }
 }

@@ -1,0 +1,169 @@
+/**
+ * A real local HTTP server standing in for third-party APIs (Node side; used by the workers
+ * project's global setup and by the e2e suite). Each test works under its own namespace,
+ * `/ns/<id>/...`, and reads back what the server received with `GET /__records/<id>`.
+ *
+ *   /ns/<id>/ok                     200 {"ok":true}
+ *   /ns/<id>/echo                   200, echoes the Authorization header in body and header
+ *   /ns/<id>/status/<code>          that status; ?retryAfter=<s> sets Retry-After
+ *   /ns/<id>/flaky/<n>              500 for the first n calls, then 200
+ *   /ns/<id>/slow/<ms>              answers after <ms>
+ *   /ns/<id>/redirect?to=<url>&code=<3xx>
+ *   /ns/<id>/webhook                200 (records the delivery)
+ *   /ns/<id>/big/<bytes>            a body of that many bytes
+ *   fal queue API:        POST /ns/<id>/fal/<model...>            (model "fail" fails on the result fetch;
+ *                                                                 ?foreign=1 returns status/response URLs on another origin)
+ *                         GET  /ns/<id>/fal/requests/<rid>/status  IN_QUEUE, IN_PROGRESS, then COMPLETED
+ *                         GET  /ns/<id>/fal/requests/<rid>         the result (or 422 {"detail":...})
+ *   Replicate API:        POST /ns/<id>/replicate/v1/predictions   (input.fail = true ends as "failed")
+ *                         GET  /ns/<id>/replicate/v1/predictions/<pid>  starting, processing, then succeeded/failed
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  at: number;
+}
+
+export interface Upstream {
+  port: number;
+  /** Base URL on 127.0.0.1; the same server on `localhost` is a different origin. */
+  url: string;
+  records: Map<string, RecordedRequest[]>;
+  close(): Promise<void>;
+}
+
+function send(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) {
+  const text = typeof body === "string" ? body : JSON.stringify(body);
+  res.writeHead(status, { "content-type": typeof body === "string" ? "text/plain" : "application/json", ...headers });
+  res.end(text);
+}
+
+export async function startUpstream(port = 0): Promise<Upstream> {
+  const records = new Map<string, RecordedRequest[]>();
+  const counters = new Map<string, number>();
+  const bump = (key: string) => {
+    const n = (counters.get(key) ?? 0) + 1;
+    counters.set(key, n);
+    return n;
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse, body: string) => {
+    const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
+    const self = `http://${req.headers.host}`;
+    const foreign = self.includes("127.0.0.1") ? self.replace("127.0.0.1", "localhost") : self.replace("localhost", "127.0.0.1");
+    if (url.pathname.startsWith("/__records/")) {
+      return send(res, 200, records.get(url.pathname.slice("/__records/".length)) ?? []);
+    }
+    const match = /^\/ns\/([^/]+)\/(.*)$/.exec(url.pathname);
+    if (!match) return send(res, 404, { error: "unknown path" });
+    const [, ns = "", rest = ""] = match;
+    const list = records.get(ns) ?? [];
+    list.push({ method: req.method ?? "GET", path: `/${rest}${url.search}`, headers: req.headers as Record<string, string>, body, at: Date.now() });
+    records.set(ns, list);
+    const base = `${self}/ns/${ns}`;
+    const parts = rest.split("/");
+
+    switch (parts[0]) {
+      case "ok":
+      case "webhook":
+        return send(res, 200, { ok: true });
+      case "echo":
+        return send(res, 200, { authorization: req.headers.authorization ?? null }, { "x-echo": String(req.headers.authorization ?? "") });
+      case "status": {
+        const retryAfter = url.searchParams.get("retryAfter");
+        return send(res, Number(parts[1]), { status: Number(parts[1]) }, retryAfter ? { "retry-after": retryAfter } : {});
+      }
+      case "flaky": {
+        const n = bump(`${ns}/flaky`);
+        return n <= Number(parts[1]) ? send(res, 500, { error: "flaky", call: n }) : send(res, 200, { ok: true, call: n });
+      }
+      case "slow":
+        await new Promise((r) => setTimeout(r, Number(parts[1])));
+        return send(res, 200, { ok: true, slow: true });
+      case "big":
+        return send(res, 200, "x".repeat(Number(parts[1])));
+      case "redirect": {
+        res.writeHead(Number(url.searchParams.get("code") ?? 302), { location: url.searchParams.get("to") ?? "/" });
+        return res.end();
+      }
+      case "fal":
+        return fal(req, res, parts.slice(1), base, url, foreign, ns, bump);
+      case "replicate":
+        return replicate(req, res, parts.slice(1), base, body, bump, ns);
+      default:
+        return send(res, 404, { error: "unknown path" });
+    }
+  };
+
+  const server: Server = createServer((req, res) => {
+    let body = "";
+    req.setEncoding("utf8");
+    req.on("data", (chunk: string) => (body += chunk));
+    req.on("end", () => {
+      handle(req, res, body).catch((error: unknown) => send(res, 500, { error: String(error) }));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(port, "127.0.0.1", resolve));
+  const actual = (server.address() as AddressInfo).port;
+  return {
+    port: actual,
+    url: `http://127.0.0.1:${actual}`,
+    records,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+function fal(req: IncomingMessage, res: ServerResponse, parts: string[], base: string, url: URL, foreign: string, ns: string, bump: (k: string) => number) {
+  if (req.method === "POST") {
+    const requestId = `req-${Math.random().toString(36).slice(2, 10)}${parts.join("-").includes("fail") ? "-fail" : ""}`;
+    const root = url.searchParams.get("foreign") ? base.replace(/^http:\/\/[^/]+/, foreign) : base;
+    return send(res, 200, {
+      request_id: requestId,
+      status_url: `${root}/fal/requests/${requestId}/status`,
+      response_url: `${root}/fal/requests/${requestId}`,
+      cancel_url: `${root}/fal/requests/${requestId}/cancel`,
+    });
+  }
+  if (parts[0] === "requests" && parts[2] === "status") {
+    const n = bump(`${ns}/fal/${parts[1]}`);
+    const status = n === 1 ? "IN_QUEUE" : n === 2 ? "IN_PROGRESS" : "COMPLETED";
+    return send(res, 200, { status, request_id: parts[1], ...(status === "IN_QUEUE" ? { queue_position: 0 } : {}) });
+  }
+  if (parts[0] === "requests" && parts[1]) {
+    if (parts[1].endsWith("-fail")) return send(res, 422, { detail: "Prompt was flagged by the safety checker" });
+    return send(res, 200, { images: [{ url: "https://fal.media/files/result.png", width: 1024, height: 768 }], seed: 42 });
+  }
+  return send(res, 404, { detail: "Not found" });
+}
+
+function replicate(req: IncomingMessage, res: ServerResponse, parts: string[], base: string, body: string, bump: (k: string) => number, ns: string) {
+  if (req.method === "POST" && parts.join("/") === "v1/predictions") {
+    let fail = false;
+    try {
+      fail = Boolean((JSON.parse(body) as { input?: { fail?: boolean } }).input?.fail);
+    } catch {
+      return send(res, 422, { detail: "invalid JSON" });
+    }
+    const id = `p${Math.random().toString(36).slice(2, 10)}${fail ? "x" : ""}`;
+    return send(res, 201, {
+      id,
+      status: "starting",
+      urls: { get: `${base}/replicate/v1/predictions/${id}`, cancel: `${base}/replicate/v1/predictions/${id}/cancel` },
+    });
+  }
+  if (req.method === "GET" && parts[0] === "v1" && parts[1] === "predictions" && parts[2]) {
+    const id = parts[2];
+    const n = bump(`${ns}/replicate/${id}`);
+    if (n === 1) return send(res, 200, { id, status: "starting", output: null, error: null });
+    if (n === 2) return send(res, 200, { id, status: "processing", output: null, error: null });
+    return id.endsWith("x")
+      ? send(res, 200, { id, status: "failed", output: null, error: "CUDA out of memory" })
+      : send(res, 200, { id, status: "succeeded", output: ["https://replicate.delivery/out-0.png"], error: null });
+  }
+  return send(res, 404, { detail: "Not found" });
+}

@@ -1,0 +1,198 @@
+import { createExecutionContext, createMessageBatch, env, getQueueResult } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import worker from "../src/index";
+import type { QueueMessage } from "../src/queue/messages";
+import { createTask, type NewTask } from "../src/tasks/service";
+import { call, newTeam, newToken } from "./helpers/api";
+import { CANARY } from "./helpers/constants";
+import { awaitTask, upstreamNamespace } from "./helpers/tasks";
+
+const base = (targetUrl: string): NewTask => ({ targetUrl, method: "POST", headers: {}, timeout: 10, maxRetries: 0, retryBackoff: "linear" });
+
+/** Drives the consumer with a real message batch; also notes the delay asked of each retry. */
+async function runBatch(queue: string, messages: QueueMessage[]) {
+  const batch = createMessageBatch<QueueMessage>(queue, messages.map((body, i) => ({ id: `msg-${crypto.randomUUID()}-${i}`, timestamp: new Date(), attempts: 1, body })));
+  const retryDelays: (number | undefined)[] = [];
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    // getQueueResult() does not report retry delays, so observe them on the way through.
+    Object.defineProperty(message, "retry", { value: (options?: QueueRetryOptions) => (retryDelays.push(options?.delaySeconds), retry(options)) });
+  }
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env);
+  return { ...(await getQueueResult(batch, ctx)), retryDelays };
+}
+
+describe("creating tasks", () => {
+  it("refuses unknown, revoked and other teams' references alike, naming them", async () => {
+    const a = await newTeam();
+    const b = await newTeam();
+    const revoked = await newToken(a.key, CANARY);
+    await call("DELETE", `/v1/tokens/${revoked}`, { key: a.key });
+    const theirs = await newToken(b.key, CANARY);
+    const unknown = "tok_01jrx7m2k0000000000000000a";
+    const answers = [];
+    for (const ref of [revoked, theirs, unknown]) {
+      const res = await call("POST", "/v1/tasks", { key: a.key, body: { targetUrl: "https://api.example.com/x", headers: { Authorization: `Bearer ${ref}` } } });
+      expect(res.status).toBe(400);
+      expect(res.json.invalidReferences).toEqual([ref]);
+      answers.push(res.json.error.replace(ref, "<ref>"));
+    }
+    expect(new Set(answers).size).toBe(1);
+    expect((await call("GET", "/v1/tasks", { key: a.key })).json.tasks).toEqual([]);
+  });
+
+  it("validates the request with field paths and plan caps", async () => {
+    const free = await newTeam("free");
+    const cases: [unknown, RegExp][] = [
+      [{}, /targetUrl/],
+      [{ targetUrl: "https://x.example.com", method: "TRACE" }, /method/],
+      [{ targetUrl: "https://x.example.com", headers: { "Bad Header": "x" } }, /headers/],
+      [{ targetUrl: "https://x.example.com", headers: { "X-Inject": "a\r\nHost: evil" } }, /headers/],
+      [{ targetUrl: "https://x.example.com", maxRetries: 11 }, /maxRetries/],
+      [{ targetUrl: "https://x.example.com", delay: 5, delayUntil: new Date().toISOString() }, /delayUntil/],
+      [{ targetUrl: "https://x.example.com", delayUntil: "tomorrow" }, /delayUntil/],
+      [{ targetUrl: "https://x.example.com", pollConfig: { interval: 2 } }, /pollConfig\.urlTemplate/],
+      [{ targetUrl: "https://x.example.com", provider: "openai" }, /provider/],
+      [{ targetUrl: "ftp://x.example.com" }, /targetUrl/],
+      [{ targetUrl: "https://user:pw@x.example.com" }, /targetUrl/],
+      [{ targetUrl: "https://x.example.com", onCompleteUrl: "gopher://x" }, /onCompleteUrl/],
+    ];
+    for (const [body, pattern] of cases) {
+      const res = await call("POST", "/v1/tasks", { key: free.key, body });
+      expect(res.status, JSON.stringify(body)).toBe(400);
+      expect(JSON.stringify(res.json), JSON.stringify(body)).toMatch(pattern);
+    }
+    const tooLong = await call("POST", "/v1/tasks", { key: free.key, body: { targetUrl: "https://x.example.com", timeout: 31 } });
+    expect(tooLong.json).toEqual({ error: "timeout exceeds the free plan's max wait time of 30 seconds", maxWaitSeconds: 30 });
+  });
+
+  it("refuses private targets unless ALLOW_PRIVATE_TARGETS is true", async () => {
+    const team = await newTeam();
+    const auth = { apiKeyId: team.apiKey.id, lastUsedAt: null, team: { id: team.team.id, name: "t", plan: "pro" as const, keySalt: "", createdAt: "" } };
+    const strict = { ...env, ALLOW_PRIVATE_TARGETS: "false" };
+    for (const url of ["http://127.0.0.1:9/x", "http://169.254.169.254/latest", "http://[::ffff:10.0.0.1]/"]) {
+      await expect(createTask(strict, auth, base(url), undefined)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/^targetUrl /) });
+    }
+    await expect(createTask(strict, auth, { ...base("https://api.example.com"), onCompleteUrl: "http://10.1.2.3/hook" }, undefined)).rejects.toMatchObject({ status: 400 });
+  });
+
+  it("puts only ids on the queue, never header values", async () => {
+    const team = await newTeam();
+    const ref = await newToken(team.key, CANARY);
+    const sent: unknown[] = [];
+    // A pass-through wrapper around the real queue binding that records what is sent.
+    const recording = { ...env, TASKS: { send: (body: QueueMessage, options?: QueueSendOptions) => (sent.push(body), env.TASKS.send(body, options)) } as Queue<QueueMessage> };
+    const auth = { apiKeyId: team.apiKey.id, lastUsedAt: null, team: { id: team.team.id, name: "t", plan: "pro" as const, keySalt: "", createdAt: "" } };
+    const { task } = await createTask(recording, auth, { ...base(upstreamNamespace().url("ok")), headers: { Authorization: `Bearer ${ref}` } }, undefined);
+    expect(sent).toEqual([{ type: "task.execute", taskId: task.id, teamId: team.team.id }]);
+    const row = await env.DB.prepare("SELECT * FROM tasks WHERE id = ?").bind(task.id).first();
+    expect(JSON.stringify(row)).not.toContain(CANARY);
+    expect(JSON.stringify(row)).toContain(ref);
+  });
+});
+
+describe("executing tasks from the queue", () => {
+  it("resolves references at the last moment, audits each access, and stores a redacted result", async () => {
+    const team = await newTeam();
+    const ref = await newToken(team.key, CANARY);
+    const up = upstreamNamespace();
+    const created = await call("POST", "/v1/tasks", {
+      key: team.key,
+      body: { targetUrl: up.url("echo"), headers: { Authorization: `Bearer ${ref}`, "X-Raw": ref, "Content-Type": "application/json" }, body: '{"a":1}' },
+    });
+    expect(created.status).toBe(201);
+    expect(created.json.task).toMatchObject({ status: "pending", attempts: 0, method: "POST" });
+    const task = await awaitTask(team.key, created.json.task.id);
+    expect(task).toMatchObject({ status: "completed", attempts: 1, error: null });
+    expect(task.result.statusCode).toBe(200);
+    expect(task.result.body).toContain("[REDACTED]");
+    expect(task.result.headers["x-echo"]).toBe("Bearer [REDACTED]");
+    const [hit] = await up.records();
+    expect(hit?.headers.authorization).toBe(`Bearer ${CANARY}`);
+    expect(hit?.headers["x-raw"]).toBe(CANARY);
+    expect(hit?.headers["content-type"]).toBe("application/json");
+    expect(hit?.body).toBe('{"a":1}');
+    const audit = await call("GET", `/v1/audit?action=token.accessed&targetId=${ref}`, { key: team.key });
+    expect(audit.json.entries[0].actor).toEqual({ type: "task", id: task.id, apiKeyId: team.apiKey.id });
+    const row = await env.DB.prepare("SELECT * FROM tasks WHERE id = ?").bind(task.id).first();
+    expect(JSON.stringify(row)).not.toContain(CANARY);
+  });
+
+  it("treats a redelivered message for a finished task as a no-op", async () => {
+    const team = await newTeam();
+    const up = upstreamNamespace();
+    const created = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: up.url("ok") } });
+    const task = await awaitTask(team.key, created.json.task.id);
+    expect(task.status).toBe("completed");
+    const result = await runBatch("token-vault-tasks", [{ type: "task.execute", taskId: task.id, teamId: team.team.id }]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toEqual([]);
+    expect(await up.records()).toHaveLength(1);
+  });
+
+  it("asks the queue to retry a 5xx with the task's backoff, then fails after maxRetries", async () => {
+    const team = await newTeam();
+    const up = upstreamNamespace();
+    const created = await call("POST", "/v1/tasks", {
+      key: team.key,
+      body: { targetUrl: up.url("status/503?retryAfter=7"), maxRetries: 1, retryBackoff: "linear", delay: 600 },
+    });
+    const id = created.json.task.id;
+    // Bring the delayed task due now and drive the consumer with real message batches.
+    await env.DB.prepare("UPDATE tasks SET run_at = ? WHERE id = ?").bind(new Date().toISOString(), id).run();
+    const message: QueueMessage = { type: "task.execute", taskId: id, teamId: team.team.id };
+    const first = await runBatch("token-vault-tasks", [message]);
+    expect(first.retryMessages).toHaveLength(1);
+    expect(first.retryDelays).toEqual([7]); // the target's Retry-After wins over the linear backoff
+    expect((await call("GET", `/v1/tasks/${id}`, { key: team.key })).json.task).toMatchObject({ status: "pending", attempts: 1, error: "Target answered 503" });
+    const second = await runBatch("token-vault-tasks", [message]);
+    expect(second.retryMessages).toEqual([]);
+    expect((await call("GET", `/v1/tasks/${id}`, { key: team.key })).json.task).toMatchObject({ status: "failed", attempts: 2, error: "Target answered 503" });
+    expect(await up.records()).toHaveLength(2);
+  });
+
+  it("marks a dead-lettered task failed", async () => {
+    const team = await newTeam();
+    const up = upstreamNamespace();
+    const created = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: up.url("ok"), delay: 600 } });
+    const result = await runBatch("token-vault-tasks-dlq", [{ type: "task.execute", taskId: created.json.task.id, teamId: team.team.id }]);
+    expect(result.explicitAcks).toHaveLength(1);
+    const task = (await call("GET", `/v1/tasks/${created.json.task.id}`, { key: team.key })).json.task;
+    expect(task.status).toBe("failed");
+    expect(task.error).toMatch(/dead-lettered/);
+    expect(await up.records()).toEqual([]);
+  });
+
+  it("does not follow a redirect to another origin with credentials", async () => {
+    const team = await newTeam();
+    const ref = await newToken(team.key, CANARY);
+    const up = upstreamNamespace();
+    const foreign = up.url("ok").replace("127.0.0.1", "localhost");
+    const same = up.url("echo");
+    const created = await Promise.all(
+      [foreign, same].map((to) =>
+        call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: up.url(`redirect?to=${encodeURIComponent(to)}&code=307`), headers: { Authorization: `Bearer ${ref}` } } }),
+      ),
+    );
+    for (const c of created) expect((await awaitTask(team.key, c.json.task.id)).status).toBe("completed");
+    const records = await up.records();
+    const foreignHit = records.find((r) => r.path === "/ok");
+    const sameHit = records.find((r) => r.path === "/echo");
+    expect(foreignHit?.headers.authorization).toBeUndefined();
+    expect(sameHit?.headers.authorization).toBe(`Bearer ${CANARY}`);
+  });
+
+  it("caps stored result bodies and flags the truncation", async () => {
+    const team = await newTeam();
+    const up = upstreamNamespace();
+    const created = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: up.url("big/100000"), method: "GET" } });
+    const task = await awaitTask(team.key, created.json.task.id);
+    expect(task.result.truncated).toBe(true);
+    expect(task.result.body).toHaveLength(64 * 1024);
+    const list = await call("GET", "/v1/tasks?status=completed", { key: team.key });
+    expect(list.json.tasks[0].result).toEqual({ statusCode: 200, durationMs: expect.any(Number), truncated: true });
+    expect(list.json.tasks[0].body).toBeUndefined();
+    expect(list.json.pagination).toMatchObject({ total: 1, hasMore: false });
+  });
+});
