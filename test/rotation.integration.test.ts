@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
 import { reencryptBatch, vaultStatus } from "../src/vault/reencrypt";
 import { createToken, resolveTokens, type TokenCaller } from "../src/vault/tokens";
+import { webhookSecret } from "../src/webhooks/secret";
 import { call, newTeam } from "./helpers/api";
 import { CANARY, TEST_MASTER_KEY_V1, TEST_MASTER_KEY_V2 } from "./helpers/constants";
 
@@ -25,6 +26,7 @@ describe("master key rotation", () => {
     const team = await newTeam();
     const caller = await callerFor(team.team.id);
     const old = await createToken(v1Only, caller, "old", `${CANARY}-old`);
+    const hookSecret = (await webhookSecret(v1Only, caller.team)).secret;
     const fresh = await createToken(both, caller, "new", `${CANARY}-new`);
     const versionOf = (id: string) => env.DB.prepare("SELECT key_version FROM tokens WHERE id = ?").bind(id).first<number>("key_version");
     expect(await versionOf(old.id)).toBe(1);
@@ -49,6 +51,7 @@ describe("master key rotation", () => {
 
     // The old master key can now be retired.
     const after = await resolveTokens(v2Only, caller, [old.id, fresh.id]);
+    expect((await webhookSecret(v2Only, caller.team)).secret).toBe(hookSecret);
     expect(after.get(old.id)).toBe(`${CANARY}-old`);
     expect(after.get(fresh.id)).toBe(`${CANARY}-new`);
 

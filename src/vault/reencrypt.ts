@@ -2,6 +2,7 @@ import { auditStatement, type Actor } from "../audit/audit";
 import type { Env } from "../env";
 import { openSecret, sealSecret } from "./cipher";
 import { getKeyring } from "./keyring";
+import { webhookSecretLabel } from "../webhooks/secret";
 
 /**
  * Master key rotation: re-encrypts active tokens still sealed under an older master key
@@ -67,9 +68,39 @@ export async function reencryptBatch(env: Env, caller: { actor: Actor; requestId
   }
   const results = statements.length > 0 ? await env.DB.batch(statements) : [];
   const reencrypted = results.filter((r, i) => i % 2 === 0 && r.meta.changes > 0).length;
+  const webhookSecrets = await reencryptWebhookSecrets(env, active, limit);
   const remaining = await env.DB
-    .prepare("SELECT COUNT(*) AS n FROM tokens WHERE revoked_at IS NULL AND key_version < ?")
+    .prepare(
+      `SELECT (SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL AND key_version < ?1)
+            + (SELECT COUNT(*) FROM webhook_secrets WHERE key_version < ?1) AS n`,
+    )
     .bind(active)
     .first<number>("n");
-  return { activeKeyVersion: active, reencrypted, remaining: remaining ?? 0 };
+  return { activeKeyVersion: active, reencrypted: reencrypted + webhookSecrets, remaining: remaining ?? 0 };
+}
+
+/** Webhook signing secrets are sealed with the same team keys and rotate with them. */
+async function reencryptWebhookSecrets(env: Env, active: number, limit: number): Promise<number> {
+  const keyring = await getKeyring(env);
+  const { results: rows } = await env.DB
+    .prepare(
+      `SELECT w.team_id, tm.key_salt, w.ciphertext, w.iv, w.key_version
+       FROM webhook_secrets w JOIN teams tm ON tm.id = w.team_id WHERE w.key_version < ? LIMIT ?`,
+    )
+    .bind(active, limit)
+    .all<Omit<StaleRow, "id">>();
+  const statements: D1PreparedStatement[] = [];
+  for (const row of rows) {
+    const team = { teamId: row.team_id, salt: row.key_salt };
+    const label = webhookSecretLabel(row.team_id);
+    const plaintext = await openSecret(keyring, team, label, { ciphertext: row.ciphertext, iv: row.iv, keyVersion: row.key_version });
+    const sealed = await sealSecret(keyring, team, label, plaintext, active);
+    statements.push(
+      env.DB
+        .prepare("UPDATE webhook_secrets SET ciphertext = ?, iv = ?, key_version = ? WHERE team_id = ? AND key_version = ?")
+        .bind(sealed.ciphertext, sealed.iv, active, row.team_id, row.key_version),
+    );
+  }
+  const results = statements.length > 0 ? await env.DB.batch(statements) : [];
+  return results.filter((r) => r.meta.changes > 0).length;
 }

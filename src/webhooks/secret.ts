@@ -8,7 +8,8 @@ import { getKeyring } from "../vault/keyring";
  * Each team's webhook signing secret (`whsec_...`), sealed with the team's vault key like a
  * token (its AAD names it as the webhook secret, so it cannot be swapped with a token row).
  */
-const label = (teamId: string) => `webhook-secret:${teamId}`;
+export const webhookSecretLabel = (teamId: string) => `webhook-secret:${teamId}`;
+const label = webhookSecretLabel;
 
 interface SecretRow {
   ciphertext: string;
