@@ -19,7 +19,9 @@ export default defineConfig({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
               bindings: {
+                // Every secret is set here, so a developer's .dev.vars cannot change what the tests run with.
                 VAULT_MASTER_KEY: TEST_MASTER_KEY_V1,
+                VAULT_MASTER_KEYS: "",
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
                 ALLOW_PRIVATE_TARGETS: "true",
                 TEST_SCHEMA_SQL: readFileSync("./schema.sql", "utf8"),

@@ -10,7 +10,7 @@ describe("team API keys", () => {
   it("are 256-bit random keys with a scanner-friendly prefix, returned once", async () => {
     const a = await newTeam("free");
     const b = await newTeam("free");
-    expect(a.key).toMatch(/^tvk_[0-9A-Za-z]{43}$/);
+    expect(a.key).toMatch(/^tvk_[0-9A-Za-z]{49}$/);
     expect(a.key).not.toBe(b.key);
     expect(a.apiKey).toMatchObject({ id: expect.stringMatching(/^key_/), name: "Default key", prefix: a.key.slice(0, 10) });
     expect(a.team).toEqual({ id: expect.stringMatching(/^team_[0-9a-z]{26}$/), name: expect.any(String), plan: "free", createdAt: expect.any(String) });

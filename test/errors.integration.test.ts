@@ -78,6 +78,31 @@ describe("error handling", () => {
     expect(await res.json()).toEqual({ error: "Request body is not valid UTF-8" });
   });
 
+  it("answers HEAD like GET without a body", async () => {
+    const res = await SELF.fetch("https://vault.test/healthz", { method: "HEAD" });
+    expect(res.status).toBe(200);
+    expect(await res.text()).toBe("");
+  });
+
+  it("writes no change without its audit row: a failed audit insert undoes the change, answering 500 with a request id", async () => {
+    const { env } = await import("cloudflare:test");
+    const team = await newTeam();
+    // Make the audit insert of one specially named token fail inside the batch.
+    await env.DB.prepare(
+      "CREATE TRIGGER IF NOT EXISTS fail_audit_for_test BEFORE INSERT ON audit_log WHEN NEW.metadata LIKE '%audit-must-fail%' BEGIN SELECT RAISE(ABORT, 'audit refused'); END",
+    ).run();
+    try {
+      const res = await call("POST", "/v1/tokens", { key: team.key, body: { name: "audit-must-fail", value: CANARY } });
+      expect(res.status).toBe(500);
+      expect(res.json).toEqual({ error: "Internal error", requestId: res.headers.get("x-request-id") });
+      expect(res.text).not.toContain(CANARY);
+      const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM tokens WHERE team_id = ?").bind(team.team.id).first<number>("n");
+      expect(rows).toBe(0);
+    } finally {
+      await env.DB.prepare("DROP TRIGGER IF EXISTS fail_audit_for_test").run();
+    }
+  });
+
   it("no hostile input produces a 500", async () => {
     const team = await newTeam();
     const bodies: unknown[] = [

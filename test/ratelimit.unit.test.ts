@@ -12,8 +12,8 @@ describe("sliding-window log", () => {
     for (let i = 0; i < 60; i++) expect(log.consume(t0 + i, 60).allowed).toBe(true);
     const refused = log.consume(t0 + 1_000, 60);
     expect(refused).toMatchObject({ allowed: false, remaining: 0, limit: 60 });
-    expect(refused.retryAfter).toBe(59);
-    expect(refused.reset).toBe(Math.ceil((t0 + MINUTE) / 1000));
+    expect(refused.retryAfter).toBe(60);
+    expect(refused.reset).toBe(Math.ceil((t0 + MINUTE + 1) / 1000));
   });
 
   it("allows no double burst at a window edge: any 60 s span holds at most the limit", () => {
@@ -24,6 +24,8 @@ describe("sliding-window log", () => {
     // ...earns nothing at the start of the next one (a fixed window would allow 60 more here).
     expect(log.consume(t0 + 60_001, 60).allowed).toBe(false);
     expect(log.consume(t0 + 118_999, 60).allowed).toBe(false);
+    // A request exactly one window old still counts: no closed 60 s span holds limit + 1.
+    expect(log.consume(t0 + 119_000, 60).allowed).toBe(false);
     // Slots free only once the burst is a full window old.
     expect(log.consume(t0 + 119_001, 60).allowed).toBe(true);
   });
@@ -38,7 +40,7 @@ describe("sliding-window log", () => {
     }
     for (let i = 0; i < admitted.length; i++) {
       const start = admitted[i]!;
-      const inSpan = admitted.filter((t) => t >= start && t < start + MINUTE).length;
+      const inSpan = admitted.filter((t) => t >= start && t <= start + MINUTE).length;
       expect(inSpan).toBeLessThanOrEqual(60);
     }
     expect(admitted.length).toBeGreaterThan(60);

@@ -60,13 +60,46 @@ describe("master key rotation", () => {
     expect(audit.json.entries[0].metadata).toEqual({ fromKeyVersion: 1, toKeyVersion: 2 });
   });
 
+  it("reports and skips a row it cannot open instead of stalling on it", async () => {
+    const v1Only = withKeys({ VAULT_MASTER_KEY: TEST_MASTER_KEY_V1 });
+    const both = withKeys({ VAULT_MASTER_KEYS: `1:${TEST_MASTER_KEY_V1},2:${TEST_MASTER_KEY_V2}` });
+    const team = await newTeam();
+    const caller = await callerFor(team.team.id);
+    const broken = await createToken(v1Only, caller, "broken", `${CANARY}-broken`);
+    const healthy = await createToken(v1Only, caller, "healthy", `${CANARY}-healthy`);
+    // Corrupt one row's IV, as a bad restore or a manual edit would.
+    await env.DB.prepare("UPDATE tokens SET iv = 'AAAAAAAAAAAAAAAA' WHERE id = ?").bind(broken.id).run();
+    const seen: string[] = [];
+    let after = "";
+    for (let i = 0; i < 20; i++) {
+      const page = await reencryptBatch(both, admin, 1, after);
+      seen.push(...page.failed);
+      if (!page.nextCursor) break;
+      after = page.nextCursor;
+    }
+    expect(seen).toContain(broken.id);
+    const version = await env.DB.prepare("SELECT key_version FROM tokens WHERE id = ?").bind(healthy.id).first<number>("key_version");
+    expect(version).toBe(2);
+    expect((await resolveTokens(both, caller, [healthy.id])).get(healthy.id)).toBe(`${CANARY}-healthy`);
+  });
+
+  it("treats a VAULT_MASTER_KEY left beside VAULT_MASTER_KEYS as version 1, and refuses a conflicting one", async () => {
+    const team = await newTeam();
+    const caller = await callerFor(team.team.id);
+    const old = await createToken(withKeys({ VAULT_MASTER_KEY: TEST_MASTER_KEY_V1 }), caller, "old", CANARY);
+    const both = withKeys({ VAULT_MASTER_KEY: TEST_MASTER_KEY_V1, VAULT_MASTER_KEYS: `2:${TEST_MASTER_KEY_V2}` });
+    expect((await resolveTokens(both, caller, [old.id])).get(old.id)).toBe(CANARY);
+    const conflicting = withKeys({ VAULT_MASTER_KEY: TEST_MASTER_KEY_V2, VAULT_MASTER_KEYS: `1:${TEST_MASTER_KEY_V1}` });
+    await expect(resolveTokens(conflicting, caller, [old.id])).rejects.toThrow(/differs from version 1/);
+  });
+
   it("is exposed to the operator over HTTP", async () => {
     const status = await call("GET", "/admin/vault", { admin: true });
     expect(status.status).toBe(200);
     // The first test left a row sealed under version 2, which this Worker (v1 only) lacks.
     expect(status.json).toMatchObject({ activeKeyVersion: 1, configuredKeyVersions: [1], missingKeyVersions: [2] });
     const run = await call("POST", "/admin/vault/reencrypt", { admin: true, body: { limit: 10 } });
-    expect(run.json).toEqual({ activeKeyVersion: 1, reencrypted: expect.any(Number), remaining: expect.any(Number) });
+    expect(run.json).toEqual({ activeKeyVersion: 1, reencrypted: expect.any(Number), failed: expect.any(Array), remaining: expect.any(Number), nextCursor: null });
     expect((await call("POST", "/admin/vault/reencrypt", { admin: true, body: { limit: 0 } })).status).toBe(400);
   });
 });

@@ -80,6 +80,8 @@ describe("token vault API (seed 000)", () => {
       [{ name: "ok", value: 42 }, "body.value"],
       [{ name: "ok", value: "x".repeat(64 * 1024 + 1) }, "body.value"],
       [{ name: "ok", value: "é".repeat(40 * 1024) }, "body.value"],
+      [{ name: "ok", value: "abc\ud800def" }, "body.value"],
+      [{ name: "a\u0000b", value: "x" }, "body.name"],
       [{ name: "ok", value: "x", scope: ["a"] }, "body"],
       [[], "body"],
       ['"just a string"', "body"],

@@ -4,13 +4,14 @@ import { sha256Hex } from "../encoding";
 import type { Plan } from "../plans";
 
 /**
- * Team API keys: `tvk_` + 43 base62 characters (256 random bits). The fixed prefix and length
+ * Team API keys: `tvk_` + 49 base62 characters (291 random bits; the 43 never shown in the
+ * display prefix alone carry 256). The fixed prefix and length
  * let secret scanners recognise a leaked key; only its SHA-256 is stored (a 256-bit random
  * key needs no slow hash), together with a short display prefix.
  */
 export const API_KEY_PREFIX = "tvk_";
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const SECRET_LENGTH = 43;
+const SECRET_LENGTH = 49;
 export const API_KEY_PATTERN = new RegExp(`^${API_KEY_PREFIX}[0-9A-Za-z]{${SECRET_LENGTH}}$`);
 
 function randomBase62(length: number): string {

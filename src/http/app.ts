@@ -34,15 +34,18 @@ export function createApp(routes: AnyRoute[]) {
     const requestId = newId.request();
     const started = Date.now();
     let response: Response;
+    // HEAD is answered as GET without a body (health checkers use it).
+    const routed = request.method === "HEAD" ? new Request(request, { method: "GET" }) : request;
     try {
-      response = (await router.fetch(request, env, exec, requestId)) as Response;
+      response = (await router.fetch(routed, env, exec, requestId)) as Response;
     } catch (error) {
       response = toErrorResponse(error, requestId);
     }
+    if (request.method === "HEAD") response = new Response(null, response);
     response.headers.set("X-Request-Id", requestId);
     // The matched route pattern, not the raw path (a pasted secret could sit in a path); never
     // headers, query strings or bodies.
-    log.info("request", { requestId, method: request.method, route: (request as IRequest).route ?? "unmatched", status: response.status, ms: Date.now() - started });
+    log.info("request", { requestId, method: request.method, route: (routed as IRequest).route ?? "unmatched", status: response.status, ms: Date.now() - started });
     return response;
   };
 }

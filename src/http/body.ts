@@ -35,7 +35,7 @@ export function parseWith<S extends z.ZodType>(schema: S, data: unknown, where: 
 }
 
 function tooLarge(maxBytes: number) {
-  return new ApiError(413, `Request body too large: the limit is ${maxBytes} bytes`, { limitBytes: maxBytes });
+  return new ApiError(413, `Request body too large: the limit is ${maxBytes} bytes`, { limitBytes: maxBytes }, { Connection: "close" });
 }
 
 async function readLimited(request: Request, maxBytes: number): Promise<string> {
@@ -48,7 +48,15 @@ async function readLimited(request: Request, maxBytes: number): Promise<string> 
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {
-      await reader.cancel();
+      // Drain (bounded) rather than cancel: cancelling a request body mid-upload can take the
+      // local runtime's connection down with it and fail the next, innocent request.
+      let drained = total;
+      while (drained < maxBytes * 4) {
+        const next = await reader.read();
+        if (next.done) break;
+        drained += next.value.byteLength;
+      }
+      if (drained >= maxBytes * 4) await reader.cancel();
       throw tooLarge(maxBytes);
     }
     chunks.push(value);

@@ -44,6 +44,8 @@ export function json(body: unknown, status = 200, headers: Record<string, string
 /** Translates anything thrown while serving a request into the API's one JSON error shape. */
 export function toErrorResponse(error: unknown, requestId: string): Response {
   if (error instanceof ApiError) {
+    // Server-side conditions (e.g. a misconfigured vault) must reach the operator's logs too.
+    if (error.status >= 500) log.error("server_error", { requestId, status: error.status, errorName: error.name, errorMessage: error.message });
     return json({ error: error.message, ...error.details }, error.status, error.headers);
   }
   // Internal reasons are logged with the request id, never sent.

@@ -22,7 +22,7 @@ export class TeamRateLimiter extends DurableObject<Env> {
   private window(now: number): SlidingWindowLog {
     if (!this.log) {
       const rows = this.ctx.storage.sql
-        .exec<{ t: number }>("SELECT t FROM hits WHERE t > ? ORDER BY t", now - RATE_LIMIT_WINDOW_MS)
+        .exec<{ t: number }>("SELECT t FROM hits WHERE t >= ? ORDER BY t", now - RATE_LIMIT_WINDOW_MS)
         .toArray();
       this.log = new SlidingWindowLog(RATE_LIMIT_WINDOW_MS, rows.map((r) => r.t));
     }
@@ -38,7 +38,7 @@ export class TeamRateLimiter extends DurableObject<Env> {
       // Trim the mirror now and then rather than on every write.
       if (++this.writesSincePrune >= 64) {
         this.writesSincePrune = 0;
-        this.ctx.storage.sql.exec("DELETE FROM hits WHERE t <= ?", now - RATE_LIMIT_WINDOW_MS);
+        this.ctx.storage.sql.exec("DELETE FROM hits WHERE t < ?", now - RATE_LIMIT_WINDOW_MS);
       }
     }
     return decision;

@@ -22,11 +22,11 @@ export class SlidingWindowLog {
     this.times.push(...[...initial].sort((a, b) => a - b));
   }
 
-  /** Drops times that left the window; returns how many were dropped. */
+  /** Drops times that left the window (a request exactly windowMs old still counts). */
   prune(now: number): number {
     const cutoff = now - this.windowMs;
     let drop = 0;
-    while (drop < this.times.length && (this.times[drop] ?? 0) <= cutoff) drop++;
+    while (drop < this.times.length && (this.times[drop] ?? 0) < cutoff) drop++;
     if (drop > 0) this.times.splice(0, drop);
     return drop;
   }
@@ -41,12 +41,12 @@ export class SlidingWindowLog {
         allowed: true,
         limit,
         remaining: limit - count - 1,
-        reset: Math.ceil((oldest + this.windowMs) / 1000),
+        reset: Math.ceil((oldest + this.windowMs + 1) / 1000),
         retryAfter: 0,
       };
     }
     // The (count - limit + 1)th oldest must leave before a slot frees (limits can shrink on a plan change).
-    const freesAt = (this.times[count - limit] ?? now) + this.windowMs;
+    const freesAt = (this.times[count - limit] ?? now) + this.windowMs + 1;
     return {
       allowed: false,
       limit,

@@ -16,7 +16,10 @@ export const CreateTeamBody = z.strictObject({
 export const TeamParams = z.object({ teamId: z.string().regex(new RegExp(`^team_${ID_BODY}$`), "must be a team id (team_...)") });
 export const ApiKeyParams = z.object({ keyId: z.string().regex(new RegExp(`^key_${ID_BODY}$`), "must be an API key id (key_...)") });
 export const CreateApiKeyBody = z.strictObject({ name: z.string().trim().min(1).max(100) });
-export const ReencryptBody = z.strictObject({ limit: z.number().int().min(1).max(500).default(100) });
+export const ReencryptBody = z.strictObject({
+  limit: z.number().int().min(1).max(500).default(100),
+  after: z.string().max(64).default("").describe("The previous answer's nextCursor, to move past rows that failed"),
+});
 
 export const Team = z.object({ id: z.string(), name: z.string(), plan: z.enum(PLAN_NAMES), createdAt: isoDate }).meta({ id: "Team" });
 export const ApiKey = z
@@ -33,7 +36,13 @@ export const CreatedTeam = z.object({ team: Team, apiKey: ApiKey, key: z.string(
 export const CreatedApiKey = z.object({ apiKey: ApiKey, key: z.string().describe("The full API key, shown only this once") });
 export type CreatedTeam = z.infer<typeof CreatedTeam>;
 export type CreatedApiKey = z.infer<typeof CreatedApiKey>;
-export const ReencryptResult = z.object({ activeKeyVersion: z.number(), reencrypted: z.number(), remaining: z.number() });
+export const ReencryptResult = z.object({
+  activeKeyVersion: z.number(),
+  reencrypted: z.number(),
+  failed: z.array(z.string()).describe("Rows that could not be opened (corrupt, or sealed under a missing key version)"),
+  remaining: z.number(),
+  nextCursor: z.string().nullable(),
+});
 export const VaultStatus = z.object({
   activeKeyVersion: z.number(),
   configuredKeyVersions: z.array(z.number()),
@@ -114,6 +123,6 @@ export const adminRoutes = [
     auth: "admin",
     body: ReencryptBody,
     responses: { 200: { description: "Progress", schema: ReencryptResult } },
-    handler: async ({ env, body, requestId }) => json(await reencryptBatch(env, { ...ADMIN, requestId }, body.limit)),
+    handler: async ({ env, body, requestId }) => json(await reencryptBatch(env, { ...ADMIN, requestId }, body.limit, body.after)),
   }),
 ];

@@ -8,11 +8,22 @@ import type { ApiKeyAuth } from "../auth/apikeys";
 
 export const MAX_TOKEN_VALUE_BYTES = 64 * 1024;
 
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const CONTROL_CHARS = /[\u0000-\u001f\u007f]/;
+
 export const CreateTokenBody = z.strictObject({
-  name: z.string().trim().min(1, "name must not be empty").max(100, "name must be at most 100 characters"),
+  name: z
+    .string()
+    .trim()
+    .min(1, "name must not be empty")
+    .max(100, "name must be at most 100 characters")
+    .refine((v) => !CONTROL_CHARS.test(v), "name must not contain control characters"),
   value: z
     .string()
     .min(1, "value must not be empty")
+    .max(MAX_TOKEN_VALUE_BYTES, `value must be at most ${MAX_TOKEN_VALUE_BYTES} bytes`)
+    // Stored exactly: a string that is not valid Unicode would come back altered.
+    .refine((v) => !LONE_SURROGATE.test(v), "value must be valid Unicode text")
     .refine((v) => new TextEncoder().encode(v).byteLength <= MAX_TOKEN_VALUE_BYTES, {
       message: `value must be at most ${MAX_TOKEN_VALUE_BYTES} bytes`,
     }),

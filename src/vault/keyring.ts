@@ -58,6 +58,15 @@ export function parseKeyringConfig(env: Pick<Env, "VAULT_MASTER_KEY" | "VAULT_MA
       if (keys.has(version)) throw new VaultConfigError(`VAULT_MASTER_KEYS lists version ${version} twice`);
       keys.set(version, parseMasterKey(match[2] ?? "", `VAULT_MASTER_KEYS version ${version}`));
     }
+    // A VAULT_MASTER_KEY left in place during a rotation is version 1, not silently dropped.
+    if (env.VAULT_MASTER_KEY?.trim()) {
+      const single = parseMasterKey(env.VAULT_MASTER_KEY, "VAULT_MASTER_KEY");
+      const listed = keys.get(1);
+      if (!listed) keys.set(1, single);
+      else if (!single.every((b, i) => b === listed[i])) {
+        throw new VaultConfigError("VAULT_MASTER_KEY differs from version 1 of VAULT_MASTER_KEYS; keep one of them");
+      }
+    }
   } else if (env.VAULT_MASTER_KEY?.trim()) {
     keys.set(1, parseMasterKey(env.VAULT_MASTER_KEY, "VAULT_MASTER_KEY"));
   } else {

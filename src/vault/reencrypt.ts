@@ -2,6 +2,7 @@ import { auditStatement, type Actor } from "../audit/audit";
 import type { Env } from "../env";
 import { openSecret, sealSecret } from "./cipher";
 import { getKeyring } from "./keyring";
+import { log } from "../log";
 import { webhookSecretLabel } from "../webhooks/secret";
 
 /**
@@ -34,23 +35,36 @@ export async function vaultStatus(env: Env) {
   };
 }
 
-export async function reencryptBatch(env: Env, caller: { actor: Actor; requestId: string }, limit: number) {
+/**
+ * One page of re-encryption. A row that cannot be opened (corrupt, or sealed under a version
+ * this deployment lacks) is reported by id and skipped, so it cannot block the rest: callers
+ * pass `after` (the previous `nextCursor`) to move on.
+ */
+export async function reencryptBatch(env: Env, caller: { actor: Actor; requestId: string }, limit: number, after = "") {
   const keyring = await getKeyring(env);
   const active = keyring.activeVersion;
   const { results: rows } = await env.DB
     .prepare(
       `SELECT t.id, t.team_id, tm.key_salt, t.ciphertext, t.iv, t.key_version
        FROM tokens t JOIN teams tm ON tm.id = t.team_id
-       WHERE t.revoked_at IS NULL AND t.key_version < ? ORDER BY t.id LIMIT ?`,
+       WHERE t.revoked_at IS NULL AND t.key_version < ? AND t.id > ? ORDER BY t.id LIMIT ?`,
     )
-    .bind(active, limit)
+    .bind(active, after, limit)
     .all<StaleRow>();
   const statements: D1PreparedStatement[] = [];
+  const failed: string[] = [];
   const at = new Date().toISOString();
   for (const row of rows) {
     const team = { teamId: row.team_id, salt: row.key_salt };
-    const plaintext = await openSecret(keyring, team, row.id, { ciphertext: row.ciphertext, iv: row.iv, keyVersion: row.key_version });
-    const sealed = await sealSecret(keyring, team, row.id, plaintext, active);
+    let sealed;
+    try {
+      const plaintext = await openSecret(keyring, team, row.id, { ciphertext: row.ciphertext, iv: row.iv, keyVersion: row.key_version });
+      sealed = await sealSecret(keyring, team, row.id, plaintext, active);
+    } catch (error) {
+      failed.push(row.id);
+      log.error("reencrypt_row_failed", { tokenId: row.id, keyVersion: row.key_version, errorName: error instanceof Error ? error.name : "unknown" });
+      continue;
+    }
     statements.push(
       env.DB
         .prepare("UPDATE tokens SET ciphertext = ?, iv = ?, key_version = ? WHERE id = ? AND key_version = ? AND revoked_at IS NULL")
@@ -68,7 +82,7 @@ export async function reencryptBatch(env: Env, caller: { actor: Actor; requestId
   }
   const results = statements.length > 0 ? await env.DB.batch(statements) : [];
   const reencrypted = results.filter((r, i) => i % 2 === 0 && r.meta.changes > 0).length;
-  const webhookSecrets = await reencryptWebhookSecrets(env, active, limit);
+  const webhookSecrets = after === "" ? await reencryptWebhookSecrets(env, active, limit, failed) : 0;
   const remaining = await env.DB
     .prepare(
       `SELECT (SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL AND key_version < ?1)
@@ -76,11 +90,18 @@ export async function reencryptBatch(env: Env, caller: { actor: Actor; requestId
     )
     .bind(active)
     .first<number>("n");
-  return { activeKeyVersion: active, reencrypted: reencrypted + webhookSecrets, remaining: remaining ?? 0 };
+  const last = rows[rows.length - 1];
+  return {
+    activeKeyVersion: active,
+    reencrypted: reencrypted + webhookSecrets,
+    failed,
+    remaining: remaining ?? 0,
+    nextCursor: rows.length === limit && last ? last.id : null,
+  };
 }
 
 /** Webhook signing secrets are sealed with the same team keys and rotate with them. */
-async function reencryptWebhookSecrets(env: Env, active: number, limit: number): Promise<number> {
+async function reencryptWebhookSecrets(env: Env, active: number, limit: number, failed: string[]): Promise<number> {
   const keyring = await getKeyring(env);
   const { results: rows } = await env.DB
     .prepare(
@@ -93,8 +114,14 @@ async function reencryptWebhookSecrets(env: Env, active: number, limit: number):
   for (const row of rows) {
     const team = { teamId: row.team_id, salt: row.key_salt };
     const label = webhookSecretLabel(row.team_id);
-    const plaintext = await openSecret(keyring, team, label, { ciphertext: row.ciphertext, iv: row.iv, keyVersion: row.key_version });
-    const sealed = await sealSecret(keyring, team, label, plaintext, active);
+    let sealed;
+    try {
+      const plaintext = await openSecret(keyring, team, label, { ciphertext: row.ciphertext, iv: row.iv, keyVersion: row.key_version });
+      sealed = await sealSecret(keyring, team, label, plaintext, active);
+    } catch {
+      failed.push(label);
+      continue;
+    }
     statements.push(
       env.DB
         .prepare("UPDATE webhook_secrets SET ciphertext = ?, iv = ?, key_version = ? WHERE team_id = ? AND key_version = ?")

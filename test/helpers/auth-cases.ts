@@ -22,8 +22,8 @@ export function describeApiKeyAuthFailures(routes: AnyRoute[]) {
     it("401 for a malformed, unknown or wrongly-schemed key", async () => {
       for (const headers of <Record<string, string>[]>[
         { authorization: "Bearer not-a-key" },
-        { authorization: `Bearer tvk_${"A".repeat(43)}` },
-        { "x-api-key": `tvk_${"b".repeat(43)}` },
+        { authorization: `Bearer tvk_${"A".repeat(49)}` },
+        { "x-api-key": `tvk_${"b".repeat(49)}` },
       ]) {
         const res = await call(route.method, samplePath(route), { headers });
         expect(res.status).toBe(401);
