@@ -2,15 +2,17 @@
  * Starts the real local server exactly as a user does (`npm run dev` runs `node scripts/dev.mjs`)
  * on a free port, with its own state directory and secrets file, and shares its address with
  * the e2e files. Everything it creates lives in one temporary directory removed on teardown.
+ * Also starts the fake third-party APIs (test/fakes/upstream.ts) that tasks call.
  */
 import { spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { closeSync, copyFileSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { TestProject } from "vitest/node";
+import { startUpstream } from "../fakes/upstream";
 
 declare module "vitest" {
   export interface ProvidedContext {
@@ -18,6 +20,8 @@ declare module "vitest" {
     adminToken: string;
     logFile: string;
     persistDir: string;
+    /** The fake third-party APIs (test/fakes/upstream.ts) on 127.0.0.1. */
+    upstreamUrl: string;
   }
 }
 
@@ -48,6 +52,7 @@ function tail(file: string, lines = 60): string {
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export default async function setup({ provide }: TestProject) {
+  const upstream = await startUpstream();
   const tempDir = mkdtempSync(join(tmpdir(), "token-vault-e2e-"));
   const persistDir = join(tempDir, "state");
   const logFile = join(tempDir, "server.log");
@@ -97,7 +102,10 @@ export default async function setup({ provide }: TestProject) {
         // group already empty
       }
     }
+    // TV_E2E_KEEP_LOG=<path> keeps a copy of the server's log output for debugging.
+    if (process.env.TV_E2E_KEEP_LOG) copyFileSync(logFile, process.env.TV_E2E_KEEP_LOG);
     rmSync(tempDir, { recursive: true, force: true });
+    await upstream.close();
   }
 
   try {
@@ -113,6 +121,7 @@ export default async function setup({ provide }: TestProject) {
   provide("adminToken", adminToken);
   provide("logFile", logFile);
   provide("persistDir", persistDir);
+  provide("upstreamUrl", upstream.url);
   return teardown;
 }
 
