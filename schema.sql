@@ -19,6 +19,9 @@ CREATE TABLE IF NOT EXISTS api_keys (
   key_hash     TEXT NOT NULL UNIQUE,
   -- Non-secret display prefix, e.g. "tvk_3fa9c2".
   prefix       TEXT NOT NULL,
+  -- Space-separated scopes (tokens:read tokens:write tasks:read tasks:write audit:read).
+  scopes       TEXT NOT NULL DEFAULT 'tokens:read tokens:write tasks:read tasks:write audit:read',
+  created_by   TEXT,
   created_at   TEXT NOT NULL,
   last_used_at TEXT,
   revoked_at   TEXT
@@ -101,3 +104,36 @@ CREATE TABLE IF NOT EXISTS webhook_secrets (
   key_version  INTEGER NOT NULL,
   created_at   TEXT NOT NULL
 );
+
+CREATE TABLE IF NOT EXISTS users (
+  id               TEXT PRIMARY KEY,
+  email            TEXT NOT NULL UNIQUE,
+  -- "pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>": parameters kept so the cost can rise.
+  password_hash    TEXT NOT NULL,
+  -- Bumped by logout: every token issued before is refused.
+  session_version  INTEGER NOT NULL DEFAULT 0,
+  created_at       TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS memberships (
+  team_id     TEXT NOT NULL REFERENCES teams (id),
+  user_id     TEXT NOT NULL REFERENCES users (id),
+  role        TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+  created_at  TEXT NOT NULL,
+  PRIMARY KEY (team_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS memberships_user ON memberships (user_id);
+
+CREATE TABLE IF NOT EXISTS invitations (
+  id           TEXT PRIMARY KEY,
+  team_id      TEXT NOT NULL REFERENCES teams (id),
+  email        TEXT NOT NULL,
+  role         TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+  -- SHA-256 of the one-time accept token; the token itself is shown once, to the inviter.
+  token_hash   TEXT NOT NULL UNIQUE,
+  invited_by   TEXT NOT NULL,
+  created_at   TEXT NOT NULL,
+  expires_at   TEXT NOT NULL,
+  accepted_at  TEXT
+);
+CREATE INDEX IF NOT EXISTS invitations_team ON invitations (team_id, accepted_at);

@@ -12,6 +12,8 @@ export interface Env {
   VAULT_MASTER_KEY?: string;
   /** Several versioned master keys, "1:<key>,2:<key>"; the highest version encrypts new rows. */
   VAULT_MASTER_KEYS?: string;
+  /** HMAC key for session tokens (JWTs) of the accounts API. */
+  JWT_SECRET?: string;
   /** "true" lets tasks target loopback/private addresses (local development only). */
   ALLOW_PRIVATE_TARGETS?: string;
 }

@@ -66,6 +66,8 @@ export const newId = {
   apiKey: () => `key_${ulid()}`,
   token: () => `tok_${ulid()}`,
   task: () => `task_${ulid()}`,
+  user: () => `usr_${ulid()}`,
+  invitation: () => `inv_${ulid()}`,
   audit: () => `aud_${ulid()}`,
   request: () => `req_${ulid()}`,
 };

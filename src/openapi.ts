@@ -64,13 +64,26 @@ export function buildOpenApi(routes: AnyRoute[]) {
       responses["429"] = errorResponse('{"error":"Rate limit exceeded"}, with Retry-After');
     }
     if (route.auth === "admin") responses["401"] = errorResponse("Missing or wrong admin token");
+    if (route.auth === "user") {
+      responses["401"] = errorResponse("Missing, invalid, expired or logged-out session token");
+      responses["403"] = errorResponse('{"error":"Access denied"} when not a member of the team; a role error when the role is too low');
+    }
+    if (route.scope) responses["403"] = errorResponse(`{"error":"Access denied"} for another team's resource, or a key without the scope ${route.scope}`);
     responses["500"] = errorResponse('{"error":"Internal error","requestId":"..."}');
     paths[path] ??= {};
     paths[path][route.method.toLowerCase()] = {
       summary: route.summary,
       tags: [route.tag],
       operationId: `${route.method.toLowerCase()}${path.replace(/[{}]/g, "").replace(/[^a-zA-Z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? "").toUpperCase())}`,
-      security: route.auth === "apiKey" ? [{ bearerApiKey: [] }, { headerApiKey: [] }] : route.auth === "admin" ? [{ adminToken: [] }] : [],
+      security:
+        route.auth === "apiKey"
+          ? [{ bearerApiKey: route.scope ? [route.scope] : [] }, { headerApiKey: route.scope ? [route.scope] : [] }]
+          : route.auth === "admin"
+            ? [{ adminToken: [] }]
+            : route.auth === "user"
+              ? [{ sessionToken: [] }]
+              : [],
+      ...(route.scope ? { "x-required-scope": route.scope, description: `Requires an API key with the \`${route.scope}\` scope.` } : {}),
       parameters: parametersFor(route),
       ...(route.body ? { requestBody: { required: true, content: { "application/json": { schema: toSchema(route.body, "input") } } } } : {}),
       responses,
@@ -95,6 +108,7 @@ export function buildOpenApi(routes: AnyRoute[]) {
         bearerApiKey: { type: "http", scheme: "bearer", description: "Team API key (tvk_...)" },
         headerApiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
         adminToken: { type: "http", scheme: "bearer", description: "Operator ADMIN_TOKEN (admin routes only)" },
+        sessionToken: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "Session token from /auth/signup or /auth/login" },
       },
     },
   };

@@ -14,19 +14,27 @@ export const AUDIT_ACTIONS = [
   "token.revoked",
   "token.reencrypted",
   "webhook_secret.rotated",
+  "member.added",
+  "member.removed",
+  "member.role_changed",
+  "invitation.created",
+  "invitation.accepted",
+  "plan.changed",
+  "login.failed",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 export type Actor =
   | { type: "api_key"; id: string }
   | { type: "admin"; id: "admin" }
+  | { type: "user"; id: string }
   | { type: "task"; id: string; apiKeyId: string };
 
 export interface AuditEntry {
   teamId: string;
   actor: Actor;
   action: AuditAction;
-  targetType: "team" | "api_key" | "token";
+  targetType: "team" | "api_key" | "token" | "user" | "invitation";
   targetId: string;
   requestId: string;
   metadata?: Record<string, string | number | boolean | null>;

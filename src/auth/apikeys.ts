@@ -2,6 +2,7 @@ import { ApiError, Errors } from "../http/errors";
 import { newId } from "../ids";
 import { sha256Hex } from "../encoding";
 import type { Plan } from "../plans";
+import { parseScopes, type Scope } from "./scopes";
 
 /**
  * Team API keys: `tvk_` + 49 base62 characters (291 random bits; the 43 never shown in the
@@ -37,10 +38,10 @@ export async function generateApiKey(): Promise<NewApiKey> {
   return { id: newId.apiKey(), key, hash: await sha256Hex(key), prefix: key.slice(0, API_KEY_PREFIX.length + 6) };
 }
 
-export function insertApiKeyStatement(db: D1Database, teamId: string, name: string, apiKey: NewApiKey, at: string) {
+export function insertApiKeyStatement(db: D1Database, teamId: string, name: string, apiKey: NewApiKey, at: string, scopes: readonly Scope[], createdBy: string | null) {
   return db
-    .prepare("INSERT INTO api_keys (id, team_id, name, key_hash, prefix, created_at) VALUES (?, ?, ?, ?, ?, ?)")
-    .bind(apiKey.id, teamId, name, apiKey.hash, apiKey.prefix, at);
+    .prepare("INSERT INTO api_keys (id, team_id, name, key_hash, prefix, scopes, created_by, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+    .bind(apiKey.id, teamId, name, apiKey.hash, apiKey.prefix, scopes.join(" "), createdBy, at);
 }
 
 export interface AuthenticatedTeam {
@@ -53,6 +54,7 @@ export interface AuthenticatedTeam {
 
 export interface ApiKeyAuth {
   apiKeyId: string;
+  scopes: readonly Scope[];
   team: AuthenticatedTeam;
   lastUsedAt: string | null;
 }
@@ -90,6 +92,7 @@ export function extractApiKey(headers: Headers): string | undefined {
 
 interface KeyRow {
   key_id: string;
+  scopes: string;
   revoked_at: string | null;
   last_used_at: string | null;
   team_id: string;
@@ -106,7 +109,7 @@ export async function authenticateApiKey(db: D1Database, headers: Headers): Prom
   if (!API_KEY_PATTERN.test(key)) throw Errors.invalidApiKey();
   const row = await db
     .prepare(
-      `SELECT k.id AS key_id, k.revoked_at, k.last_used_at, t.id AS team_id, t.name AS team_name, t.plan, t.key_salt, t.created_at AS team_created_at
+      `SELECT k.id AS key_id, k.scopes, k.revoked_at, k.last_used_at, t.id AS team_id, t.name AS team_name, t.plan, t.key_salt, t.created_at AS team_created_at
        FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.key_hash = ?`,
     )
     .bind(await sha256Hex(key))
@@ -114,6 +117,7 @@ export async function authenticateApiKey(db: D1Database, headers: Headers): Prom
   if (!row || row.revoked_at) throw Errors.invalidApiKey();
   return {
     apiKeyId: row.key_id,
+    scopes: parseScopes(row.scopes),
     lastUsedAt: row.last_used_at,
     team: { id: row.team_id, name: row.team_name, plan: row.plan, keySalt: row.key_salt, createdAt: row.team_created_at },
   };
@@ -124,6 +128,7 @@ export interface ApiKeyRow {
   team_id: string;
   name: string;
   prefix: string;
+  scopes: string;
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
@@ -134,6 +139,7 @@ export function apiKeyView(row: ApiKeyRow) {
     id: row.id,
     name: row.name,
     prefix: row.prefix,
+    scopes: parseScopes(row.scopes),
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,

@@ -1,6 +1,7 @@
 import { Router, type IRequest } from "itty-router";
 import { authenticateApiKey, touchApiKey, type ApiKeyAuth } from "../auth/apikeys";
 import { requireAdmin } from "../auth/admin";
+import { authenticateUser, type UserAuth } from "../auth/sessions";
 import type { Env } from "../env";
 import { newId } from "../ids";
 import { log } from "../log";
@@ -54,14 +55,20 @@ async function runRoute(route: AnyRoute, request: IRequest, env: Env, exec: Exec
   let decision: RateLimitDecision | undefined;
   let response: Response;
   try {
-    let auth: ApiKeyAuth | undefined;
+    let auth: ApiKeyAuth | UserAuth | undefined;
     if (route.auth === "admin") {
       await requireAdmin(env, request.headers);
+    } else if (route.auth === "user") {
+      auth = await authenticateUser(env, request.headers);
     } else if (route.auth === "apiKey") {
-      auth = await authenticateApiKey(env.DB, request.headers);
-      touchApiKey(env.DB, auth, exec);
-      decision = await rateLimiterFor(env, auth.team.id).consume(PLANS[auth.team.plan].rateLimitPerMinute);
+      const key = await authenticateApiKey(env.DB, request.headers);
+      auth = key;
+      touchApiKey(env.DB, key, exec);
+      decision = await rateLimiterFor(env, key.team.id).consume(PLANS[key.team.plan].rateLimitPerMinute);
       if (!decision.allowed) throw new ApiError(429, "Rate limit exceeded");
+      if (route.scope && !key.scopes.includes(route.scope)) {
+        throw new ApiError(403, `This API key lacks the scope ${route.scope}`, { requiredScope: route.scope });
+      }
     }
     const url = new URL(request.url);
     const context = {

@@ -1,12 +1,14 @@
 import type { z } from "zod";
 import type { ApiKeyAuth } from "../auth/apikeys";
+import type { Scope } from "../auth/scopes";
+import type { UserAuth } from "../auth/sessions";
 import type { Env } from "../env";
 
 /**
  * A route is declared once, with its schemas: the router serves it and the OpenAPI document
  * is generated from the same declaration, so the docs cannot drift from the code.
  */
-export type AuthMode = "none" | "apiKey" | "admin";
+export type AuthMode = "none" | "apiKey" | "admin" | "user";
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
@@ -17,7 +19,7 @@ export interface RouteContext<A extends AuthMode, B, Q, P> {
   exec: ExecutionContext;
   requestId: string;
   url: URL;
-  auth: A extends "apiKey" ? ApiKeyAuth : undefined;
+  auth: A extends "apiKey" ? ApiKeyAuth : A extends "user" ? UserAuth : undefined;
   body: Out<B>;
   query: Out<Q>;
   params: Out<P>;
@@ -40,6 +42,8 @@ export interface RouteSpec<
   summary: string;
   tag: string;
   auth: A;
+  /** For API-key routes: the scope the key must carry. */
+  scope?: A extends "apiKey" ? Scope : never;
   body?: B;
   query?: Q;
   params?: P;
@@ -49,7 +53,7 @@ export interface RouteSpec<
 }
 
 // The declared spec is erased to the general shape for the router's table.
-export type AnyRoute = RouteSpec<AuthMode, z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>;
+export type AnyRoute = Omit<RouteSpec<AuthMode, z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>, "scope"> & { scope?: Scope };
 
 export function defineRoute<
   A extends AuthMode,

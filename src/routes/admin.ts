@@ -4,7 +4,8 @@ import { defineRoute } from "../http/route";
 import { isoDate } from "../http/schemas";
 import { ID_BODY } from "../ids";
 import { PLAN_NAMES } from "../plans";
-import { createApiKey, createTeam, getTeam, listApiKeys, revokeApiKey, teamView } from "../teams/teams";
+import { ALL_SCOPES } from "../auth/scopes";
+import { changePlan, createApiKey, createTeam, getTeam, listApiKeys, revokeApiKey, teamView } from "../teams/teams";
 import { reencryptBatch, vaultStatus } from "../vault/reencrypt";
 
 const ADMIN = { actor: { type: "admin", id: "admin" } } as const;
@@ -16,6 +17,7 @@ export const CreateTeamBody = z.strictObject({
 export const TeamParams = z.object({ teamId: z.string().regex(new RegExp(`^team_${ID_BODY}$`), "must be a team id (team_...)") });
 export const ApiKeyParams = z.object({ keyId: z.string().regex(new RegExp(`^key_${ID_BODY}$`), "must be an API key id (key_...)") });
 export const CreateApiKeyBody = z.strictObject({ name: z.string().trim().min(1).max(100) });
+export const ChangePlanBody = z.strictObject({ plan: z.enum(PLAN_NAMES) });
 export const ReencryptBody = z.strictObject({
   limit: z.number().int().min(1).max(500).default(100),
   after: z.string().max(64).default("").describe("The previous answer's nextCursor, to move past rows that failed"),
@@ -27,6 +29,7 @@ export const ApiKey = z
     id: z.string(),
     name: z.string(),
     prefix: z.string().describe("Non-secret display prefix of the key"),
+    scopes: z.array(z.enum(ALL_SCOPES)),
     createdAt: isoDate,
     lastUsedAt: isoDate.nullable().optional(),
     revokedAt: isoDate.nullable().optional(),
@@ -71,6 +74,17 @@ export const adminRoutes = [
     params: TeamParams,
     responses: { 200: { description: "The team", schema: z.object({ team: Team }) } },
     handler: async ({ env, params }) => json({ team: teamView(await getTeam(env.DB, params.teamId)) }),
+  }),
+  defineRoute({
+    method: "PATCH",
+    path: "/admin/teams/:teamId",
+    tag: "Admin",
+    summary: "Change a team's plan; limits apply from the next request",
+    auth: "admin",
+    params: TeamParams,
+    body: ChangePlanBody,
+    responses: { 200: { description: "The team", schema: z.object({ team: Team }) } },
+    handler: async ({ env, params, body, requestId }) => json({ team: await changePlan(env.DB, { ...ADMIN, requestId }, params.teamId, body.plan) }),
   }),
   defineRoute({
     method: "GET",

@@ -14,7 +14,7 @@ export const AuditEntry = z
   .object({
     id: z.string(),
     action: z.enum(AUDIT_ACTIONS),
-    actor: z.object({ type: z.enum(["api_key", "admin", "task"]), id: z.string(), apiKeyId: z.string().optional() }),
+    actor: z.object({ type: z.enum(["api_key", "admin", "task", "user"]), id: z.string(), apiKeyId: z.string().optional() }),
     target: z.object({ type: z.string(), id: z.string() }),
     requestId: z.string(),
     metadata: z.record(z.string(), z.unknown()),
@@ -52,6 +52,7 @@ export const auditRoutes = [
     tag: "Audit",
     summary: "The team's audit trail, newest first; filter by action and target id",
     auth: "apiKey",
+    scope: "audit:read",
     query: AuditQuery,
     responses: { 200: { description: "Audit entries", schema: AuditList } },
     handler: async ({ env, auth, query }) => json(await listAudit(env.DB, auth.team.id, query)),

@@ -1,4 +1,5 @@
 import type { AnyRoute } from "../http/route";
+import { accountRoutes } from "./accounts";
 import { adminRoutes } from "./admin";
 import { auditRoutes } from "./audit";
 import { metaRoutes } from "./meta";
@@ -7,4 +8,4 @@ import { tokenRoutes } from "./tokens";
 import { webhookRoutes } from "./webhooks";
 
 /** Every route the Worker serves, in one table (the router and the OpenAPI document read it). */
-export const routes: AnyRoute[] = [...metaRoutes(() => routes), ...tokenRoutes, ...taskRoutes, ...webhookRoutes, ...auditRoutes, ...adminRoutes];
+export const routes: AnyRoute[] = [...metaRoutes(() => routes), ...tokenRoutes, ...taskRoutes, ...webhookRoutes, ...auditRoutes, ...accountRoutes, ...adminRoutes];

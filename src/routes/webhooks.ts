@@ -21,6 +21,7 @@ export const webhookRoutes = [
     tag: "Webhooks",
     summary: "The team's webhook signing secret (created on first use)",
     auth: "apiKey",
+    scope: "tasks:write",
     responses: { 200: { description: "The signing secret", schema: WebhookSecret } },
     handler: async ({ env, auth }) => json({ ...(await webhookSecret(env, { teamId: auth.team.id, salt: auth.team.keySalt })), signatureHeader: FORMAT }),
   }),
@@ -30,6 +31,7 @@ export const webhookRoutes = [
     tag: "Webhooks",
     summary: "Replace the webhook signing secret; later deliveries use the new one",
     auth: "apiKey",
+    scope: "tasks:write",
     responses: { 200: { description: "The new signing secret", schema: WebhookSecret } },
     handler: async ({ env, auth, requestId }) =>
       json({

@@ -1,5 +1,6 @@
 import { auditStatement, type Actor } from "../audit/audit";
 import { apiKeyView, generateApiKey, insertApiKeyStatement, PlanLimitError, type ApiKeyRow } from "../auth/apikeys";
+import { ALL_SCOPES, type Scope } from "../auth/scopes";
 import { bytesToBase64 } from "../encoding";
 import { Errors } from "../http/errors";
 import { newId } from "../ids";
@@ -23,8 +24,11 @@ export interface Caller {
   requestId: string;
 }
 
-/** Creates a team and its first API key; the full key is returned here, once. */
-export async function createTeam(db: D1Database, caller: Caller, name: string, plan: Plan) {
+/**
+ * The statements that create a team (and, unless skipped, its first API key) with their audit
+ * entries, for the caller to run in one batch with whatever else belongs to the change.
+ */
+export async function createTeamStatements(db: D1Database, caller: Caller, name: string, plan: Plan, firstKey: { name: string; skip?: boolean }) {
   const at = new Date().toISOString();
   const team: TeamRow = {
     id: newId.team(),
@@ -33,21 +37,45 @@ export async function createTeam(db: D1Database, caller: Caller, name: string, p
     key_salt: bytesToBase64(crypto.getRandomValues(new Uint8Array(32))),
     created_at: at,
   };
-  const apiKey = await generateApiKey();
-  const keyName = "Default key";
-  await db.batch([
+  const statements = [
     db
       .prepare("INSERT INTO teams (id, name, plan, key_salt, created_at) VALUES (?, ?, ?, ?, ?)")
       .bind(team.id, team.name, team.plan, team.key_salt, team.created_at),
-    insertApiKeyStatement(db, team.id, keyName, apiKey, at),
     auditStatement(db, { teamId: team.id, actor: caller.actor, action: "team.created", targetType: "team", targetId: team.id, requestId: caller.requestId, metadata: { plan } }, at),
-    auditStatement(db, { teamId: team.id, actor: caller.actor, action: "apikey.created", targetType: "api_key", targetId: apiKey.id, requestId: caller.requestId, metadata: { name: keyName } }, at),
-  ]);
+  ];
+  if (firstKey.skip) return { statements, created: { team } };
+  const apiKey = await generateApiKey();
+  statements.push(
+    insertApiKeyStatement(db, team.id, firstKey.name, apiKey, at, ALL_SCOPES, null),
+    auditStatement(db, { teamId: team.id, actor: caller.actor, action: "apikey.created", targetType: "api_key", targetId: apiKey.id, requestId: caller.requestId, metadata: { name: firstKey.name } }, at),
+  );
   return {
-    team: teamView(team),
-    apiKey: { id: apiKey.id, name: keyName, prefix: apiKey.prefix, createdAt: at, lastUsedAt: null, revokedAt: null },
-    key: apiKey.key,
+    statements,
+    created: {
+      team,
+      apiKey: { id: apiKey.id, name: firstKey.name, prefix: apiKey.prefix, scopes: [...ALL_SCOPES], createdAt: at, lastUsedAt: null, revokedAt: null },
+      key: apiKey.key,
+    },
   };
+}
+
+/** Creates a team and its first API key; the full key is returned here, once. */
+export async function createTeam(db: D1Database, caller: Caller, name: string, plan: Plan) {
+  const { statements, created } = await createTeamStatements(db, caller, name, plan, { name: "Default key" });
+  await db.batch(statements);
+  return { team: teamView(created.team), apiKey: created.apiKey, key: created.key };
+}
+
+/** The operator changes a team's plan; the rate limiter applies it from the next request. */
+export async function changePlan(db: D1Database, caller: Caller, teamId: string, plan: Plan) {
+  const before = await getTeam(db, teamId);
+  if (before.plan !== plan) {
+    await db.batch([
+      db.prepare("UPDATE teams SET plan = ? WHERE id = ?").bind(plan, teamId),
+      auditStatement(db, { teamId, actor: caller.actor, action: "plan.changed", targetType: "team", targetId: teamId, requestId: caller.requestId, metadata: { from: before.plan, to: plan } }),
+    ]);
+  }
+  return teamView({ ...before, plan });
 }
 
 export async function getTeam(db: D1Database, teamId: string): Promise<TeamRow> {
@@ -60,7 +88,7 @@ export async function getTeam(db: D1Database, teamId: string): Promise<TeamRow> 
  * Adds an API key within the plan's key limit. The count and the insert are one statement,
  * so two concurrent requests cannot both slip under the limit.
  */
-export async function createApiKey(db: D1Database, caller: Caller, teamId: string, name: string) {
+export async function createApiKey(db: D1Database, caller: Caller, teamId: string, name: string, scopes: readonly Scope[] = ALL_SCOPES, createdBy: string | null = null) {
   const team = await getTeam(db, teamId);
   const max = PLANS[team.plan].maxApiKeys;
   const apiKey = await generateApiKey();
@@ -68,26 +96,30 @@ export async function createApiKey(db: D1Database, caller: Caller, teamId: strin
   const [insert] = await db.batch([
     db
       .prepare(
-        `INSERT INTO api_keys (id, team_id, name, key_hash, prefix, created_at)
-         SELECT ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM api_keys WHERE team_id = ? AND revoked_at IS NULL) < ?`,
+        `INSERT INTO api_keys (id, team_id, name, key_hash, prefix, scopes, created_by, created_at)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM api_keys WHERE team_id = ? AND revoked_at IS NULL) < ?`,
       )
-      .bind(apiKey.id, teamId, name, apiKey.hash, apiKey.prefix, at, teamId, Number.isFinite(max) ? max : Number.MAX_SAFE_INTEGER),
-    auditStatement(db, { teamId, actor: caller.actor, action: "apikey.created", targetType: "api_key", targetId: apiKey.id, requestId: caller.requestId, metadata: { name } }, at, { onlyIfChanged: true }),
+      .bind(apiKey.id, teamId, name, apiKey.hash, apiKey.prefix, scopes.join(" "), createdBy, at, teamId, Number.isFinite(max) ? max : Number.MAX_SAFE_INTEGER),
+    auditStatement(db, { teamId, actor: caller.actor, action: "apikey.created", targetType: "api_key", targetId: apiKey.id, requestId: caller.requestId, metadata: { name, scopes: scopes.join(" ") } }, at, { onlyIfChanged: true }),
   ]);
   if (!insert?.meta.changes) throw new PlanLimitError("API keys", max, team.plan);
-  return { apiKey: { id: apiKey.id, name, prefix: apiKey.prefix, createdAt: at, lastUsedAt: null, revokedAt: null }, key: apiKey.key };
+  return { apiKey: { id: apiKey.id, name, prefix: apiKey.prefix, scopes: [...scopes], createdAt: at, lastUsedAt: null, revokedAt: null }, key: apiKey.key };
 }
 
-const KEY_COLUMNS = "id, team_id, name, prefix, created_at, last_used_at, revoked_at";
+const KEY_COLUMNS = "id, team_id, name, prefix, scopes, created_at, last_used_at, revoked_at";
 
 export async function listApiKeys(db: D1Database, teamId: string) {
   const { results } = await db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE team_id = ? ORDER BY id`).bind(teamId).all<ApiKeyRow>();
   return results.map(apiKeyView);
 }
 
+export async function getApiKey(db: D1Database, keyId: string): Promise<ApiKeyRow | null> {
+  return db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = ?`).bind(keyId).first<ApiKeyRow>();
+}
+
 /** Revocation is immediate: authentication reads the key row on every request. */
 export async function revokeApiKey(db: D1Database, caller: Caller, keyId: string) {
-  const row = await db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = ?`).bind(keyId).first<ApiKeyRow>();
+  const row = await getApiKey(db, keyId);
   if (!row) throw Errors.notFound("API key not found");
   if (!row.revoked_at) {
     const at = new Date().toISOString();

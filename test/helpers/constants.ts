@@ -4,3 +4,4 @@ export const TEST_MASTER_KEY_V2 = "Lr1nW0x8b6M3n9QeX2vK7pT4yZ5aC8dF1gH3jK6mN9o="
 export const TEST_ADMIN_TOKEN = "tvadm_test_0123456789abcdef0123456789abcdef";
 /** A canary secret: tests search for it everywhere it must never appear. */
 export const CANARY = "sk-canary-7Qz9XwR2vL4pN8mK3jH6gF1dS5aZ0yT";
+export const TEST_JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789abcdef";
