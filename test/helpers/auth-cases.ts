@@ -58,3 +58,19 @@ export function describeAdminAuthFailures(routes: AnyRoute[]) {
     });
   });
 }
+
+/** Session-token routes refuse missing, malformed and foreign tokens. */
+export function describeUserAuthFailures(routes: AnyRoute[]) {
+  const userRoutes = routes.filter((r) => r.auth === "user");
+  describe.each(userRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))("%s", (_name, route) => {
+    it("401 without a session token or with a bad one", async () => {
+      const path = samplePath(route).replace(":userId", "usr_01jrx7m2k0000000000000000a");
+      expect((await call(route.method, path)).json).toEqual({ error: "Session token required" });
+      for (const token of ["garbage", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."]) {
+        const res = await call(route.method, path, { headers: { authorization: `Bearer ${token}` } });
+        expect(res.status).toBe(401);
+        expect(res.json).toEqual({ error: "Invalid or expired session token" });
+      }
+    });
+  });
+}
