@@ -39,6 +39,8 @@ export default defineConfig({
           include: ["test/**/*.unit.test.ts", "test/**/*.integration.test.ts"],
           setupFiles: ["test/helpers/apply-schema.ts"],
           globalSetup: ["test/fakes/global-setup.ts"],
+          // Queue-driven tests wait on real deliveries (the local queue batches for up to 1 s).
+          testTimeout: 30_000,
         },
       },
       {

@@ -146,7 +146,14 @@ describe("executing tasks from the queue", () => {
     const first = await runBatch("token-vault-tasks", [message]);
     expect(first.retryMessages).toHaveLength(1);
     expect(first.retryDelays).toEqual([7]); // the target's Retry-After wins over the linear backoff
-    expect((await call("GET", `/v1/tasks/${id}`, { key: team.key })).json.task).toMatchObject({ status: "pending", attempts: 1, error: "Target answered 503" });
+    const waiting = (await call("GET", `/v1/tasks/${id}`, { key: team.key })).json.task;
+    expect(waiting).toMatchObject({ status: "pending", attempts: 1, error: "Target answered 503" });
+    // The retry is held back until its time, even against an early duplicate delivery.
+    expect(Date.parse(waiting.scheduledFor)).toBeGreaterThan(Date.now() + 5_000);
+    const early = await runBatch("token-vault-tasks", [message]);
+    expect(early.explicitAcks).toHaveLength(1);
+    expect(await up.records()).toHaveLength(1);
+    await env.DB.prepare("UPDATE tasks SET run_at = ? WHERE id = ?").bind(new Date().toISOString(), id).run();
     const second = await runBatch("token-vault-tasks", [message]);
     expect(second.retryMessages).toEqual([]);
     expect((await call("GET", `/v1/tasks/${id}`, { key: team.key })).json.task).toMatchObject({ status: "failed", attempts: 2, error: "Target answered 503" });
@@ -195,5 +202,126 @@ describe("executing tasks from the queue", () => {
     expect(list.json.tasks[0].result).toEqual({ statusCode: 200, durationMs: expect.any(Number), truncated: true });
     expect(list.json.tasks[0].body).toBeUndefined();
     expect(list.json.pagination).toMatchObject({ total: 1, hasMore: false });
+  });
+});
+
+describe("hardening", () => {
+  it("redacts a secret straddling the stored-body cut, and its base64 form", async () => {
+    const team = await newTeam();
+    const ref = await newToken(team.key, CANARY);
+    const up = upstreamNamespace();
+    const cut = 64 * 1024 - "Bearer sk-".length;
+    const tasks = await Promise.all(
+      [`echo-at/${cut}`, "echo-b64"].map((path) => call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: up.url(path), method: "GET", headers: { Authorization: `Bearer ${ref}` } } })),
+    );
+    for (const created of tasks) {
+      const task = await awaitTask(team.key, created.json.task.id);
+      expect(task.status).toBe("completed");
+      const stored = JSON.stringify(task);
+      expect(stored).not.toContain(CANARY.slice(0, 8));
+      expect(stored).not.toContain(btoa(CANARY).slice(0, 12));
+    }
+  });
+
+  it("reads a provider status from a document far larger than the stored body", async () => {
+    const team = await newTeam();
+    const ref = await newToken(team.key, CANARY);
+    const up = upstreamNamespace();
+    const created = await call("POST", "/v1/tasks", {
+      key: team.key,
+      body: {
+        targetUrl: up.url("replicate/v1/predictions"),
+        provider: "replicate",
+        pollConfig: { interval: 1 },
+        headers: { Authorization: `Bearer ${ref}` },
+        body: JSON.stringify({ version: "v", input: { bigLogs: true } }),
+      },
+    });
+    const task = await awaitTask(team.key, created.json.task.id, 60);
+    expect(task.status).toBe("completed");
+    expect(task.result.output).toEqual(["https://replicate.delivery/out-0.png"]);
+    expect(task.result.truncated).toBe(true);
+  });
+
+  it("refuses malformed references instead of sending them as text", async () => {
+    const team = await newTeam();
+    const res = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: "https://api.example.com", headers: { Authorization: "Bearer tok_01jrx7m2k000000000000000a" } } });
+    expect(res.status).toBe(400);
+    expect(res.json.malformedReferences).toEqual(["tok_01jrx7m2k000000000000000a"]);
+  });
+
+  it("fails a task whose ciphertext cannot be decrypted instead of leaving it processing", async () => {
+    const team = await newTeam();
+    const ref = await newToken(team.key, CANARY);
+    const up = upstreamNamespace();
+    const created = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: up.url("ok"), headers: { Authorization: ref }, delay: 600 } });
+    await env.DB.prepare("UPDATE tokens SET iv = 'AAAAAAAAAAAAAAAA' WHERE id = ?").bind(ref).run();
+    await env.DB.prepare("UPDATE tasks SET run_at = ? WHERE id = ?").bind(new Date().toISOString(), created.json.task.id).run();
+    await runBatch("token-vault-tasks", [{ type: "task.execute", taskId: created.json.task.id, teamId: team.team.id }]);
+    const task = (await call("GET", `/v1/tasks/${created.json.task.id}`, { key: team.key })).json.task;
+    expect(task).toMatchObject({ status: "failed", error: `Token reference ${ref} could not be decrypted; no request was made` });
+    expect(await up.records()).toEqual([]);
+  });
+
+  it("re-checks the URL policy at execution", async () => {
+    const team = await newTeam();
+    const up = upstreamNamespace();
+    const created = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: up.url("ok"), delay: 600 } });
+    await env.DB.prepare("UPDATE tasks SET run_at = ? WHERE id = ?").bind(new Date().toISOString(), created.json.task.id).run();
+    const { executeTask } = await import("../src/tasks/runner");
+    await executeTask({ ...env, ALLOW_PRIVATE_TARGETS: "false" }, created.json.task.id);
+    const task = (await call("GET", `/v1/tasks/${created.json.task.id}`, { key: team.key })).json.task;
+    expect(task.status).toBe("failed");
+    expect(task.error).toMatch(/private or reserved/);
+    expect(await up.records()).toEqual([]);
+  });
+
+  it("retries a failing webhook with backoff and records each attempt", async () => {
+    const team = await newTeam();
+    const up = upstreamNamespace();
+    const created = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: up.url("ok"), onCompleteUrl: up.url("status/500"), delay: 600 } });
+    const id = created.json.task.id;
+    await env.DB.prepare("UPDATE tasks SET run_at = ? WHERE id = ?").bind(new Date().toISOString(), id).run();
+    await runBatch("token-vault-tasks", [{ type: "task.execute", taskId: id, teamId: team.team.id }]);
+    const hook: QueueMessage = { type: "webhook.deliver", taskId: id, teamId: team.team.id };
+    const first = await runBatch("token-vault-tasks", [hook]);
+    expect(first.retryDelays).toEqual([2]);
+    const second = await runBatch("token-vault-tasks", [hook]);
+    expect(second.retryDelays).toEqual([4]);
+    const task = (await call("GET", `/v1/tasks/${id}`, { key: team.key })).json.task;
+    expect(task.webhook).toEqual({ status: "pending", attempts: 2, error: "Webhook endpoint answered 500" });
+    const hits = (await up.records()).filter((r) => r.path === "/status/500");
+    expect(hits.length).toBeGreaterThanOrEqual(2);
+    expect(hits[0]?.headers["x-signature"]).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
+  });
+
+  it("sweeps stalled steps back onto the queue", async () => {
+    const { sweepStalledTasks } = await import("../src/tasks/sweeper");
+    const team = await newTeam();
+    const up = upstreamNamespace();
+    const lost = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: up.url("ok"), delay: 600 } });
+    const crashed = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: up.url("ok"), delay: 600 } });
+    const old = new Date(Date.now() - 3600_000).toISOString();
+    // One task's message was lost; the other's consumer died holding the lease.
+    await env.DB.prepare("UPDATE tasks SET run_at = ?, updated_at = ? WHERE id = ?").bind(old, old, lost.json.task.id).run();
+    await env.DB.prepare("UPDATE tasks SET status = 'processing', attempts = 1, lease_until = ?, run_at = ? WHERE id = ?").bind(old, old, crashed.json.task.id).run();
+    expect(await sweepStalledTasks(env)).toBeGreaterThanOrEqual(2);
+    for (const id of [lost.json.task.id, crashed.json.task.id]) expect((await awaitTask(team.key, id)).status).toBe("completed");
+    expect(await up.records()).toHaveLength(2);
+  });
+
+  it("does not follow a cross-origin redirect with plain Authorization or Cookie headers either", async () => {
+    const team = await newTeam();
+    const up = upstreamNamespace();
+    const foreign = up.url("ok").replace("127.0.0.1", "localhost");
+    const created = await call("POST", "/v1/tasks", {
+      key: team.key,
+      body: { targetUrl: up.url(`redirect?to=${encodeURIComponent(foreign)}&code=302`), method: "GET", headers: { Authorization: "Basic dXNlcjpwYXNz", Cookie: "session=abc", "X-Trace": "t1" } },
+    });
+    expect((await awaitTask(team.key, created.json.task.id)).status).toBe("completed");
+    const hit = (await up.records()).find((r) => r.path === "/ok");
+    expect(hit?.headers.authorization).toBeUndefined();
+    expect(hit?.headers.cookie).toBeUndefined();
+    expect(hit?.headers["x-trace"]).toBe("t1");
   });
 });

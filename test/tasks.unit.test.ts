@@ -28,6 +28,13 @@ describe("vault references in headers", () => {
     expect(() => substitute({ a: T1 }, new Map())).toThrow();
   });
 
+  it("redacts URL-encoded and base64 forms, longest first", () => {
+    const secret = "sk-live/abc+def=";
+    expect(redact(`q=${encodeURIComponent(secret)}`, [secret])).toBe("q=[REDACTED]");
+    expect(redact(btoa(secret), [secret])).toBe("[REDACTED]");
+    expect(redact("sk-long-secret-value", ["sk-long", "sk-long-secret-value"])).toBe("[REDACTED]");
+  });
+
   it("redacts echoed secrets, raw and JSON-escaped", () => {
     expect(redact("token=sk-secret-1 and again sk-secret-1", ["sk-secret-1"])).toBe("token=[REDACTED] and again [REDACTED]");
     expect(redact(JSON.stringify({ k: 'a"b\\c-secret' }), ['a"b\\c-secret'])).toBe('{"k":"[REDACTED]"}');
@@ -45,6 +52,7 @@ describe("outbound URL policy (SSRF)", () => {
     "http://[::ffff:169.254.169.254]/", "http://[64:ff9b::a9fe:a9fe]/", "http://[2002:7f00:1::]/", "http://[fc00::1]/",
     "http://[fd12:3456::1]/", "http://[fe80::1]/", "http://[ff02::1]/", "http://[::127.0.0.1]/", "http://metadata.google.internal/",
     "http://service.internal/", "http://printer.local/", "http://intranet/", "not a url",
+    "http://[::ffff:0:127.0.0.1]/", "http://localhost.localdomain/", "http://kubernetes.default.svc/", "http://127.0.0.1./",
   ];
   it.each(refused)("refuses %s", (url) => {
     expect(checkOutboundUrl(url, false).ok).toBe(false);

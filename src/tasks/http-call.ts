@@ -6,7 +6,11 @@ import { checkOutboundUrl } from "./ssrf";
  * a hop leaves the original origin), and the response body read up to a limit.
  */
 export const RESULT_BODY_LIMIT = 64 * 1024;
+/** How much of a body is read: enough past the stored limit to redact a secret straddling it. */
+export const READ_LIMIT = 2 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
+/** Headers that never follow a redirect to another origin, as in the Fetch standard. */
+const ORIGIN_BOUND_HEADERS = ["authorization", "cookie", "proxy-authorization"];
 
 export interface CallRequest {
   method: string;
@@ -17,16 +21,21 @@ export interface CallRequest {
   body?: string;
   timeoutMs: number;
   allowPrivate: boolean;
+  /** Bytes of the response body to read (the caller stores less; see READ_LIMIT). */
+  readLimit?: number;
 }
 
 export type CallOutcome =
-  | { kind: "response"; status: number; headers: Record<string, string>; body: string; truncated: boolean; durationMs: number; finalUrl: string }
+  | { kind: "response"; status: number; headers: Record<string, string>; body: string; bodyBytes: number; truncated: boolean; durationMs: number; finalUrl: string }
   | { kind: "timeout"; durationMs: number }
   | { kind: "network"; message: string; durationMs: number }
   | { kind: "blocked"; message: string; durationMs: number };
 
 export async function callOut(req: CallRequest): Promise<CallOutcome> {
   const started = Date.now();
+  // The target is checked again at execution: the policy may have changed since creation.
+  const first = checkOutboundUrl(req.url, req.allowPrivate);
+  if (!first.ok) return { kind: "blocked", message: `target URL ${first.reason}`, durationMs: 0 };
   const signal = AbortSignal.timeout(req.timeoutMs);
   const origin = new URL(req.url).origin;
   let url = req.url;
@@ -44,7 +53,8 @@ export async function callOut(req: CallRequest): Promise<CallOutcome> {
         if (!verdict.ok) return { kind: "blocked", message: `redirect target ${verdict.reason}`, durationMs: Date.now() - started };
         if (new URL(next).origin !== origin) {
           // Never carry resolved credentials to another origin.
-          headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !req.credentialHeaders.includes(name.toLowerCase())));
+          const dropped = new Set([...req.credentialHeaders, ...ORIGIN_BOUND_HEADERS]);
+          headers = Object.fromEntries(Object.entries(headers).filter(([name]) => !dropped.has(name.toLowerCase())));
         }
         if (response.status === 303 || ((response.status === 301 || response.status === 302) && method !== "GET" && method !== "HEAD")) {
           method = "GET";
@@ -53,12 +63,13 @@ export async function callOut(req: CallRequest): Promise<CallOutcome> {
         url = next;
         continue;
       }
-      const { text, truncated } = await readCapped(response, RESULT_BODY_LIMIT);
+      const { text, bytes, truncated } = await readCapped(response, req.readLimit ?? READ_LIMIT);
       return {
         kind: "response",
         status: response.status,
         headers: Object.fromEntries(response.headers),
         body: text,
+        bodyBytes: bytes,
         truncated,
         durationMs: Date.now() - started,
         finalUrl: url,
@@ -71,8 +82,8 @@ export async function callOut(req: CallRequest): Promise<CallOutcome> {
   }
 }
 
-async function readCapped(response: Response, limit: number): Promise<{ text: string; truncated: boolean }> {
-  if (!response.body) return { text: "", truncated: false };
+async function readCapped(response: Response, limit: number): Promise<{ text: string; bytes: number; truncated: boolean }> {
+  if (!response.body) return { text: "", bytes: 0, truncated: false };
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -96,5 +107,17 @@ async function readCapped(response: Response, limit: number): Promise<{ text: st
     bytes.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return { text: new TextDecoder().decode(bytes), truncated };
+  return { text: new TextDecoder().decode(bytes), bytes: total, truncated };
+}
+
+/**
+ * What is stored of a body: redacted first (over everything read), then cut to the stored
+ * limit, so a secret straddling the cut cannot leave a prefix behind.
+ */
+export function storedBody(text: string, readTruncated: boolean, redactText: (t: string) => string): { body: string; truncated: boolean } {
+  const redacted = redactText(text);
+  const bytes = new TextEncoder().encode(redacted);
+  if (bytes.byteLength <= RESULT_BODY_LIMIT) return { body: redacted, truncated: readTruncated };
+  // Cut on a character boundary.
+  return { body: new TextDecoder().decode(bytes.subarray(0, RESULT_BODY_LIMIT)).replace(/\uFFFD$/, ""), truncated: true };
 }

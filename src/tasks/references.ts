@@ -6,6 +6,16 @@ import { ID_BODY } from "../ids";
  * References in bodies are deliberately not resolved.
  */
 const REFERENCE = new RegExp(`(?<![\\w-])tok_${ID_BODY}(?![\\w-])`, "g");
+/** Anything that looks like a reference, well-formed or not. */
+const REFERENCE_LIKE = /(?<![\w-])tok_[A-Za-z0-9_]*(?![\w-])/g;
+
+/** Words that look like references but are not valid ids: sent as is, they would leak intent. */
+export function malformedReferences(headers: Record<string, string>): string[] {
+  const bad = new Set<string>();
+  const valid = new RegExp(`^tok_${ID_BODY}$`);
+  for (const value of Object.values(headers)) for (const match of value.matchAll(REFERENCE_LIKE)) if (!valid.test(match[0])) bad.add(match[0]);
+  return [...bad];
+}
 
 export function referencesIn(headers: Record<string, string>): string[] {
   const found = new Set<string>();
@@ -34,17 +44,32 @@ export function substitute(headers: Record<string, string>, values: ReadonlyMap<
 
 export const REDACTED = "[REDACTED]";
 /** Values shorter than this are not redacted: they would match ordinary text. */
-const MIN_REDACT_LENGTH = 6;
+export const MIN_REDACT_LENGTH = 6;
 
-/** Replaces every occurrence of a resolved secret, e.g. a target echoing a credential back. */
+function base64Of(text: string): string {
+  let bin = "";
+  for (const b of new TextEncoder().encode(text)) bin += String.fromCharCode(b);
+  return btoa(bin);
+}
+
+/** The forms in which a target may echo a secret: raw, JSON-escaped, URL-encoded, base64 (std and url-safe). */
+function forms(secret: string): string[] {
+  const b64 = base64Of(secret);
+  const all = [
+    secret,
+    JSON.stringify(secret).slice(1, -1),
+    encodeURIComponent(secret),
+    b64,
+    b64.replace(/=+$/, ""),
+    b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""),
+  ];
+  return [...new Set(all)].filter((f) => f.length >= MIN_REDACT_LENGTH);
+}
+
+/** Replaces every occurrence of a resolved secret (in any of its usual encodings), longest first. */
 export function redact(text: string, secrets: Iterable<string>): string {
+  const patterns = [...secrets].filter((s) => s.length >= MIN_REDACT_LENGTH).flatMap(forms).sort((a, b) => b.length - a.length);
   let out = text;
-  for (const secret of secrets) {
-    if (secret.length < MIN_REDACT_LENGTH) continue;
-    out = out.split(secret).join(REDACTED);
-    // Also catch the secret as it would appear inside a JSON string.
-    const escaped = JSON.stringify(secret).slice(1, -1);
-    if (escaped !== secret) out = out.split(escaped).join(REDACTED);
-  }
+  for (const pattern of patterns) out = out.split(pattern).join(REDACTED);
   return out;
 }

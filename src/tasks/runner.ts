@@ -1,9 +1,9 @@
 import type { Env } from "../env";
 import { newId } from "../ids";
 import { log } from "../log";
-import type { TeamKeyMaterial } from "../vault/cipher";
+import { VaultDecryptError, type TeamKeyMaterial } from "../vault/cipher";
 import { resolveTokens, TokenUnavailableError } from "../vault/tokens";
-import { callOut, type CallOutcome } from "./http-call";
+import { callOut, storedBody, type CallOutcome } from "./http-call";
 import { backoffSeconds, isFinal, type PollState, type TaskResult, type TaskRow, type TaskStatus } from "./model";
 import { getPath, renderTemplate, TemplateError } from "./paths";
 import { mayForwardCredentials, type PollConfig } from "./providers";
@@ -40,7 +40,7 @@ export async function executeTask(env: Env, taskId: string): Promise<StepResult>
   const row = await loadForExecution(env, taskId);
   if (!row || isFinal(row.status) || row.status === "polling") return ACK;
   if (Date.parse(row.run_at) > Date.now() + 1000) {
-    // Delays longer than the queue allows arrive early: wait again.
+    // Early: a delay longer than the queue allows, or a duplicate of a scheduled retry.
     await env.TASKS.send({ type: "task.execute", taskId, teamId: row.team_id }, { delaySeconds: delayFor(row.run_at) });
     return ACK;
   }
@@ -52,16 +52,38 @@ export async function executeTask(env: Env, taskId: string): Promise<StepResult>
     )
     .bind(now.toISOString(), now.toISOString(), new Date(now.getTime() + (row.timeout_s + 60) * 1000).toISOString(), taskId, now.toISOString())
     .first<{ attempts: number }>();
-  if (!claimed) return ACK; // another delivery holds it, or it was cancelled meanwhile
-  const attempts = claimed.attempts;
+  if (!claimed) {
+    // Another delivery holds the lease: look again once it runs out, in case that consumer died.
+    if (row.status === "processing" && row.lease_until) {
+      return { retryAfterSeconds: Math.max(1, Math.ceil((Date.parse(row.lease_until) - Date.now()) / 1000) + 1) };
+    }
+    return ACK; // cancelled or finished meanwhile
+  }
+  try {
+    return await attempt(env, row, claimed.attempts);
+  } catch (error) {
+    if (error instanceof VaultDecryptError) {
+      await finish(env, row, "failed", `Token reference ${error.tokenId} could not be decrypted; no request was made`, null, claimed.attempts);
+      return ACK;
+    }
+    // Hand the task back so a redelivery (or the sweeper) can run it; the queue retries the message.
+    await env.DB
+      .prepare("UPDATE tasks SET status = 'pending', lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'processing'")
+      .bind(new Date().toISOString(), taskId)
+      .run();
+    throw error;
+  }
+}
 
+async function attempt(env: Env, row: TaskWithTeam, attempts: number): Promise<StepResult> {
+  const taskId = row.id;
   const headers = JSON.parse(row.headers) as Record<string, string>;
   let values: Map<string, string>;
   try {
     values = await resolveTokens(env, callerFor(row), referencesIn(headers));
   } catch (error) {
     if (error instanceof TokenUnavailableError) {
-      await finish(env, row, "failed", `Token reference ${error.tokenIds.join(", ")} is revoked or no longer available; no request was made`, null);
+      await finish(env, row, "failed", `Token reference ${error.tokenIds.join(", ")} is revoked or no longer available; no request was made`, null, attempts);
       return ACK;
     }
     throw error;
@@ -80,29 +102,30 @@ export async function executeTask(env: Env, taskId: string): Promise<StepResult>
 
   const result = outcome.kind === "response" ? toResult(outcome, secrets) : null;
   if (outcome.kind === "blocked") {
-    await finish(env, row, "failed", redact(outcome.message, secrets), null);
+    await finish(env, row, "failed", redact(outcome.message, secrets), null, attempts);
     return ACK;
   }
   if (outcome.kind === "response" && !isRetryableStatus(outcome.status)) {
     const pollConfig = row.poll_config ? (JSON.parse(row.poll_config) as PollConfig) : null;
     if (pollConfig && outcome.status >= 200 && outcome.status < 300 && result) {
-      await startPolling(env, row, result, pollConfig);
+      await startPolling(env, row, result, parseJson(redact(outcome.body, secrets)), pollConfig);
       return ACK;
     }
-    await finish(env, row, "completed", null, result);
+    await finish(env, row, "completed", null, result, attempts);
     return ACK;
   }
   const error = describeFailure(outcome, secrets, row.timeout_s);
   if (attempts <= row.max_retries) {
     const retryAfter = outcome.kind === "response" ? retryAfterSeconds(outcome.headers["retry-after"]) : undefined;
     const delay = retryAfter ?? backoffSeconds(row.retry_backoff, attempts);
+    // run_at holds the retry back even if a duplicate message arrives early.
     await env.DB
-      .prepare("UPDATE tasks SET status = 'pending', error = ?, result = ?, lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'processing'")
-      .bind(error, result ? JSON.stringify(result) : null, new Date().toISOString(), taskId)
+      .prepare("UPDATE tasks SET status = 'pending', error = ?, result = ?, run_at = ?, lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'processing'")
+      .bind(error, result ? JSON.stringify(result) : null, new Date(Date.now() + delay * 1000).toISOString(), new Date().toISOString(), taskId)
       .run();
     return { retryAfterSeconds: delay };
   }
-  await finish(env, row, outcome.kind === "timeout" ? "timeout" : "failed", error, result);
+  await finish(env, row, outcome.kind === "timeout" ? "timeout" : "failed", error, result, attempts);
   return ACK;
 }
 
@@ -131,7 +154,8 @@ export function retryAfterSeconds(header: string | undefined): number | undefine
 
 function toResult(outcome: Extract<CallOutcome, { kind: "response" }>, secrets: string[]): TaskResult {
   const headers = Object.fromEntries(Object.entries(outcome.headers).map(([k, v]) => [k, redact(v, secrets)]));
-  return { statusCode: outcome.status, headers, body: redact(outcome.body, secrets), truncated: outcome.truncated, durationMs: outcome.durationMs };
+  const { body, truncated } = storedBody(outcome.body, outcome.truncated, (text) => redact(text, secrets));
+  return { statusCode: outcome.status, headers, body, truncated, durationMs: outcome.durationMs };
 }
 
 function parseJson(text: string): unknown {
@@ -142,17 +166,18 @@ function parseJson(text: string): unknown {
   }
 }
 
-async function startPolling(env: Env, row: TaskWithTeam, submit: TaskResult, config: PollConfig) {
+async function startPolling(env: Env, row: TaskWithTeam, submit: TaskResult, document: unknown, config: PollConfig) {
   const state: PollState = {
     startedAt: new Date().toISOString(),
     polls: 0,
-    startResult: { statusCode: submit.statusCode, headers: submit.headers, body: parseJson(submit.body) },
+    startResult: { statusCode: submit.statusCode, headers: submit.headers, body: document },
   };
-  const moved = await env.DB
+  // The first poll is queued before the state moves: a failed send leaves the step to be retried.
+  await env.TASKS.send({ type: "task.poll", taskId: row.id, teamId: row.team_id, poll: 0 }, { delaySeconds: config.interval });
+  await env.DB
     .prepare("UPDATE tasks SET status = 'polling', poll_state = ?, result = ?, error = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND status = 'processing'")
     .bind(JSON.stringify(state), JSON.stringify(submit), new Date().toISOString(), row.id)
     .run();
-  if (moved.meta.changes > 0) await env.TASKS.send({ type: "task.poll", taskId: row.id, teamId: row.team_id, poll: 0 }, { delaySeconds: config.interval });
 }
 
 /** One status check of a polling task; schedules the next one as a delayed message. */
@@ -175,26 +200,34 @@ export async function pollTask(env: Env, taskId: string, expectedPolls?: number)
     await finish(env, row, "failed", error instanceof TemplateError ? error.message : "status URL could not be built", null);
     return ACK;
   }
+  const pollError = async (what: string) => {
+    const errors = (state.errors ?? 0) + 1;
+    if (errors >= MAX_CONSECUTIVE_POLL_ERRORS) {
+      await finish(env, row, "failed", `Polling failed ${errors} times in a row (last: ${what})`, null);
+    } else {
+      await schedulePoll(env, row, config, { ...state, errors });
+    }
+    return ACK;
+  };
+
   const status = await fetchWithPolicy(env, row, config, pollUrl);
   if (status.kind === "blocked") {
     await finish(env, row, "failed", `status URL ${status.message}`, null);
     return ACK;
   }
-  if (status.kind !== "response" || isRetryableStatus(status.result.statusCode)) {
-    const errors = (state.errors ?? 0) + 1;
-    if (errors >= MAX_CONSECUTIVE_POLL_ERRORS) {
-      await finish(env, row, "failed", `Status requests failed ${errors} times in a row (last: ${status.kind === "response" ? `HTTP ${status.result.statusCode}` : status.kind})`, null);
-      return ACK;
-    }
-    await schedulePoll(env, row, config, { ...state, errors });
-    return ACK;
-  }
+  if (status.kind !== "response") return pollError(status.kind);
+  if (isRetryableStatus(status.result.statusCode)) return pollError(`status request answered ${status.result.statusCode}`);
   if (status.result.statusCode >= 400) {
     await finish(env, row, "failed", `Status request answered ${status.result.statusCode}`, status.result);
     return ACK;
   }
-  const document = parseJson(status.result.body);
-  const value = String(getPath(document, config.statusPath) ?? "");
+  // Parsed from the whole body, not the stored (truncated) copy: big documents still parse.
+  const document = parseJson(status.raw);
+  const found = getPath(document, config.statusPath);
+  if (typeof found !== "string" && typeof found !== "number" && typeof found !== "boolean") {
+    return pollError(`no ${config.statusPath} in the status answer`);
+  }
+  const value = String(found);
   if (config.doneValues.includes(value)) {
     if (!config.resultUrlTemplate) {
       await finish(env, row, "completed", null, withOutput(status.result, document, config));
@@ -208,11 +241,16 @@ export async function pollTask(env: Env, taskId: string, expectedPolls?: number)
       return ACK;
     }
     const fetched = await fetchWithPolicy(env, row, config, resultUrl);
-    if (fetched.kind !== "response") {
-      await finish(env, row, "failed", fetched.kind === "blocked" ? `result URL ${fetched.message}` : `Result fetch failed (${fetched.kind})`, null);
+    if (fetched.kind === "blocked") {
+      await finish(env, row, "failed", `result URL ${fetched.message}`, null);
       return ACK;
     }
-    const resultDoc = parseJson(fetched.result.body);
+    // A transient failure of the result fetch is retried (the status is asked again first).
+    if (fetched.kind !== "response") return pollError(`result fetch ${fetched.kind}`);
+    if (isRetryableStatus(fetched.result.statusCode) && !fetched.result.headers["x-fal-error-type"]) {
+      return pollError(`result fetch answered ${fetched.result.statusCode}`);
+    }
+    const resultDoc = parseJson(fetched.raw);
     if (fetched.result.statusCode >= 400) {
       // fal reports a failed request as an error status on the result fetch.
       const detail = config.errorPath ? getPath(resultDoc, config.errorPath) : undefined;
@@ -241,18 +279,20 @@ function withOutput(result: TaskResult, document: unknown, config: PollConfig): 
 
 async function schedulePoll(env: Env, row: TaskWithTeam, config: PollConfig, state: PollState & { errors?: number }) {
   const next = { ...state, polls: state.polls + 1 };
-  const moved = await env.DB
+  // Queued first: if the state write then loses a race, the extra message finds a stale poll number and is dropped.
+  await env.TASKS.send({ type: "task.poll", taskId: row.id, teamId: row.team_id, poll: next.polls }, { delaySeconds: config.interval });
+  await env.DB
     .prepare("UPDATE tasks SET poll_state = ?, updated_at = ? WHERE id = ? AND status = 'polling' AND poll_state = ?")
     .bind(JSON.stringify(next), new Date().toISOString(), row.id, row.poll_state)
     .run();
-  if (moved.meta.changes > 0) {
-    await env.TASKS.send({ type: "task.poll", taskId: row.id, teamId: row.team_id, poll: next.polls }, { delaySeconds: config.interval });
-  }
 }
 
-type PolicyFetch = { kind: "response"; result: TaskResult } | { kind: "blocked"; message: string } | { kind: "timeout" | "network" };
+type PolicyFetch = { kind: "response"; result: TaskResult; raw: string } | { kind: "blocked"; message: string } | { kind: "timeout" | "network" };
 
-/** A GET on behalf of a polling task: credentials only where forwardAuth and the origin rule allow. */
+/**
+ * A GET on behalf of a polling task. Credentials go only where forwardAuth and the origin rule
+ * allow; the task's secrets are resolved either way, so that an answer echoing one is redacted.
+ */
 async function fetchWithPolicy(env: Env, row: TaskWithTeam, config: PollConfig, url: string): Promise<PolicyFetch> {
   const verdict = checkOutboundUrl(url, allowPrivateTargets(env));
   if (!verdict.ok) return { kind: "blocked", message: verdict.reason };
@@ -262,7 +302,7 @@ async function fetchWithPolicy(env: Env, row: TaskWithTeam, config: PollConfig, 
   const credentialHeaders = forward ? Object.fromEntries(Object.entries(submitted).filter(([name]) => credentialNames.includes(name.toLowerCase()))) : {};
   let values: Map<string, string>;
   try {
-    values = await resolveTokens(env, callerFor(row), referencesIn(credentialHeaders));
+    values = await resolveTokens(env, callerFor(row), referencesIn(submitted));
   } catch (error) {
     if (error instanceof TokenUnavailableError) return { kind: "blocked", message: `needs ${error.tokenIds.join(", ")}, which is revoked or no longer available` };
     throw error;
@@ -277,15 +317,27 @@ async function fetchWithPolicy(env: Env, row: TaskWithTeam, config: PollConfig, 
     allowPrivate: allowPrivateTargets(env),
   });
   values.clear();
-  if (outcome.kind === "response") return { kind: "response", result: toResult(outcome, secrets) };
+  if (outcome.kind === "response") return { kind: "response", result: toResult(outcome, secrets), raw: redact(outcome.body, secrets) };
   if (outcome.kind === "blocked") return { kind: "blocked", message: redact(outcome.message, secrets) };
   return { kind: outcome.kind };
 }
 
-/** Moves a task to a final state (once) and queues its completion webhook. */
-export async function finish(env: Env, row: TaskRow, status: Extract<TaskStatus, "completed" | "failed" | "timeout">, error: string | null, result: TaskResult | null) {
+/**
+ * Moves a task to a final state (once) and queues its completion webhook. The webhook message
+ * is queued first, so a failed send leaves the task unfinished for the step to be retried; a
+ * webhook that arrives before the state is written waits for it.
+ */
+export async function finish(
+  env: Env,
+  row: TaskRow,
+  status: Extract<TaskStatus, "completed" | "failed" | "timeout">,
+  error: string | null,
+  result: TaskResult | null,
+  attempts = row.attempts,
+) {
+  if (row.on_complete_url) await env.TASKS.send({ type: "webhook.deliver", taskId: row.id, teamId: row.team_id }, { delaySeconds: 1 });
   const at = new Date().toISOString();
-  const done = await env.DB
+  await env.DB
     .prepare(
       `UPDATE tasks SET status = ?, error = ?, result = COALESCE(?, result), lease_until = NULL, updated_at = ?, completed_at = ?,
          webhook_status = CASE WHEN on_complete_url IS NULL THEN NULL ELSE 'pending' END
@@ -293,8 +345,5 @@ export async function finish(env: Env, row: TaskRow, status: Extract<TaskStatus,
     )
     .bind(status, error, result ? JSON.stringify(result) : null, at, at, row.id)
     .run();
-  log.info("task_finished", { taskId: row.id, teamId: row.team_id, status, attempts: row.attempts });
-  if (done.meta.changes > 0 && row.on_complete_url) {
-    await env.TASKS.send({ type: "webhook.deliver", taskId: row.id, teamId: row.team_id });
-  }
+  log.info("task_finished", { taskId: row.id, teamId: row.team_id, status, attempts });
 }

@@ -7,7 +7,7 @@ import { newId } from "../ids";
 import { PLANS } from "../plans";
 import { isFinal, taskSummary, taskView, type RetryBackoff, type TaskRow, type TaskStatus } from "./model";
 import { effectivePollConfig, type PollConfig } from "./providers";
-import { referencesIn } from "./references";
+import { malformedReferences, referencesIn } from "./references";
 import { checkOutboundUrl } from "./ssrf";
 
 /** The queue's longest delivery delay; longer delays are re-enqueued when they come due. */
@@ -56,6 +56,10 @@ export async function createTask(env: Env, auth: ApiKeyAuth, input: NewTask, ide
     if (existing) return replay(existing, requestHash);
   }
 
+  const malformed = malformedReferences(input.headers);
+  if (malformed.length > 0) {
+    throw Errors.badRequest(`Malformed token reference: ${malformed.join(", ")} (expected tok_ followed by 26 lowercase characters)`, { malformedReferences: malformed });
+  }
   const refs = referencesIn(input.headers);
   if (refs.length > 0) {
     const placeholders = refs.map(() => "?").join(", ");
@@ -173,8 +177,9 @@ export async function loadTask(db: D1Database, teamId: string, id: string): Prom
 export async function waitForTask(db: D1Database, teamId: string, id: string, waitSeconds: number): Promise<TaskRow> {
   const deadline = Date.now() + waitSeconds * 1000;
   let row = await loadTask(db, teamId, id);
-  while (!isFinal(row.status) && Date.now() < deadline) {
-    await new Promise((resolve) => setTimeout(resolve, Math.min(250, Math.max(0, deadline - Date.now()))));
+  // Re-read quickly at first, then at most once a second.
+  for (let pause = 100; !isFinal(row.status) && Date.now() < deadline; pause = Math.min(1000, pause * 2)) {
+    await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
     row = await loadTask(db, teamId, id);
   }
   return row;
@@ -199,12 +204,15 @@ export async function listTasks(db: D1Database, teamId: string, page: PageQuery 
 
 /** Only a task that has not started can be cancelled; the consumer then never calls its target. */
 export async function cancelTask(db: D1Database, teamId: string, id: string) {
-  const row = await loadTask(db, teamId, id);
+  await loadTask(db, teamId, id);
   const at = new Date().toISOString();
   const updated = await db
     .prepare("UPDATE tasks SET status = 'cancelled', updated_at = ?, completed_at = ? WHERE id = ? AND team_id = ? AND status IN ('pending', 'delayed') RETURNING *")
     .bind(at, at, id, teamId)
     .first<TaskRow>();
-  if (!updated) throw Errors.conflict(`Task cannot be cancelled in status ${row.status}`, { status: row.status });
+  if (!updated) {
+    const now = await loadTask(db, teamId, id);
+    throw Errors.conflict(`Task cannot be cancelled in status ${now.status}`, { status: now.status });
+  }
   return taskView(updated);
 }

@@ -7,7 +7,7 @@
  */
 export type UrlVerdict = { ok: true; url: URL } | { ok: false; reason: string };
 
-const BLOCKED_HOST_SUFFIXES = [".localhost", ".local", ".internal", ".intranet", ".lan", ".home.arpa", ".corp"];
+const BLOCKED_HOST_SUFFIXES = [".localhost", ".localdomain", ".local", ".internal", ".intranet", ".lan", ".home.arpa", ".corp", ".svc"];
 const BLOCKED_HOSTS = new Set(["localhost", "metadata.google.internal", "metadata", "instance-data", "kubernetes.default"]);
 
 export function checkOutboundUrl(raw: string, allowPrivate: boolean): UrlVerdict {
@@ -82,6 +82,7 @@ export function isBlockedIpv6(text: string): boolean {
     if (h5 === 0 && h6 === 0 && (h7 === 0 || h7 === 1)) return true; // :: and ::1
     if (h5 === 0xffff || h5 === 0) return isBlockedIpv4(embedded); // IPv4-mapped / -compatible
   }
+  if (h0 === 0 && h1 === 0 && h2 === 0 && h3 === 0 && h4 === 0xffff && h5 === 0) return isBlockedIpv4(embedded); // IPv4-translated
   if (h0 === 0x64 && h1 === 0xff9b) return isBlockedIpv4(embedded); // NAT64
   if (h0 === 0x2002) return isBlockedIpv4([h1 >> 8, h1 & 0xff, h2 >> 8, h2 & 0xff]); // 6to4
   if ((h0 & 0xfe00) === 0xfc00) return true; // unique local

@@ -1,7 +1,7 @@
 import type { Env } from "../env";
 import { log } from "../log";
 import { callOut } from "../tasks/http-call";
-import { taskView, type TaskRow } from "../tasks/model";
+import { isFinal, taskView, type TaskRow } from "../tasks/model";
 import type { StepResult } from "../tasks/runner";
 import { allowPrivateTargets } from "../tasks/service";
 import { checkOutboundUrl } from "../tasks/ssrf";
@@ -19,7 +19,10 @@ const EVENTS = { completed: "task.completed", failed: "task.failed", timeout: "t
  */
 export async function deliverWebhook(env: Env, taskId: string): Promise<StepResult> {
   const row = await env.DB.prepare("SELECT t.*, tm.key_salt FROM tasks t JOIN teams tm ON tm.id = t.team_id WHERE t.id = ?").bind(taskId).first<TaskRow & { key_salt: string }>();
-  if (!row || !row.on_complete_url || row.webhook_status !== "pending") return { ack: true };
+  if (!row || !row.on_complete_url) return { ack: true };
+  // Queued just before the task's final state was written: wait for it.
+  if (row.webhook_status === null && !isFinal(row.status)) return { retryAfterSeconds: 5 };
+  if (row.webhook_status !== "pending") return { ack: true };
   const event = EVENTS[row.status as keyof typeof EVENTS];
   if (!event) return { ack: true };
   const attempt = row.webhook_attempts + 1;

@@ -11,12 +11,15 @@
  *   /ns/<id>/redirect?to=<url>&code=<3xx>
  *   /ns/<id>/webhook                200 (records the delivery)
  *   /ns/<id>/big/<bytes>            a body of that many bytes
+ *   /ns/<id>/echo-at/<offset>       <offset> filler bytes, then the Authorization header (tests redaction at the cut)
+ *   /ns/<id>/echo-b64               the Authorization header's value, base64-encoded
  *   fal queue API:        POST /ns/<id>/fal/<model...>            (model "fail" fails on the result fetch;
  *                                                                 ?foreign=1 returns status/response URLs on another origin)
  *                         GET  /ns/<id>/fal/requests/<rid>/status  IN_QUEUE, IN_PROGRESS, then COMPLETED
  *                         GET  /ns/<id>/fal/requests/<rid>         the result (or 422 {"detail":...})
  *   Replicate API:        POST /ns/<id>/replicate/v1/predictions   (input.fail = true ends as "failed")
  *                         GET  /ns/<id>/replicate/v1/predictions/<pid>  starting, processing, then succeeded/failed
+ *                         (input.bigLogs = true adds 200 KB of logs to every status answer)
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -87,6 +90,10 @@ export async function startUpstream(port = 0): Promise<Upstream> {
         return send(res, 200, { ok: true, slow: true });
       case "big":
         return send(res, 200, "x".repeat(Number(parts[1])));
+      case "echo-at":
+        return send(res, 200, "x".repeat(Number(parts[1])) + String(req.headers.authorization ?? "") + "-end");
+      case "echo-b64":
+        return send(res, 200, { seen: Buffer.from(String(req.headers.authorization ?? "").replace(/^Bearer /, "")).toString("base64") });
       case "redirect": {
         res.writeHead(Number(url.searchParams.get("code") ?? 302), { location: url.searchParams.get("to") ?? "/" });
         return res.end();
@@ -132,7 +139,8 @@ function fal(req: IncomingMessage, res: ServerResponse, parts: string[], base: s
   if (parts[0] === "requests" && parts[2] === "status") {
     const n = bump(`${ns}/fal/${parts[1]}`);
     const status = n === 1 ? "IN_QUEUE" : n === 2 ? "IN_PROGRESS" : "COMPLETED";
-    return send(res, 200, { status, request_id: parts[1], ...(status === "IN_QUEUE" ? { queue_position: 0 } : {}) });
+    // Like fal: 202 while the request is queued or running, 200 once it is done.
+    return send(res, status === "COMPLETED" ? 200 : 202, { status, request_id: parts[1], ...(status === "IN_QUEUE" ? { queue_position: 0 } : {}) });
   }
   if (parts[0] === "requests" && parts[1]) {
     if (parts[1].endsWith("-fail")) return send(res, 422, { detail: "Prompt was flagged by the safety checker" });
@@ -143,13 +151,13 @@ function fal(req: IncomingMessage, res: ServerResponse, parts: string[], base: s
 
 function replicate(req: IncomingMessage, res: ServerResponse, parts: string[], base: string, body: string, bump: (k: string) => number, ns: string) {
   if (req.method === "POST" && parts.join("/") === "v1/predictions") {
-    let fail = false;
+    let input: { fail?: boolean; bigLogs?: boolean } = {};
     try {
-      fail = Boolean((JSON.parse(body) as { input?: { fail?: boolean } }).input?.fail);
+      input = (JSON.parse(body) as { input?: typeof input }).input ?? {};
     } catch {
       return send(res, 422, { detail: "invalid JSON" });
     }
-    const id = `p${Math.random().toString(36).slice(2, 10)}${fail ? "x" : ""}`;
+    const id = `p${Math.random().toString(36).slice(2, 10)}${input.bigLogs ? "_big" : ""}${input.fail ? "_fail" : ""}`;
     return send(res, 201, {
       id,
       status: "starting",
@@ -159,11 +167,12 @@ function replicate(req: IncomingMessage, res: ServerResponse, parts: string[], b
   if (req.method === "GET" && parts[0] === "v1" && parts[1] === "predictions" && parts[2]) {
     const id = parts[2];
     const n = bump(`${ns}/replicate/${id}`);
-    if (n === 1) return send(res, 200, { id, status: "starting", output: null, error: null });
-    if (n === 2) return send(res, 200, { id, status: "processing", output: null, error: null });
-    return id.endsWith("x")
-      ? send(res, 200, { id, status: "failed", output: null, error: "CUDA out of memory" })
-      : send(res, 200, { id, status: "succeeded", output: ["https://replicate.delivery/out-0.png"], error: null });
+    const logs = id.includes("_big") ? "l".repeat(200_000) : "";
+    if (n === 1) return send(res, 200, { id, logs, status: "starting", output: null, error: null });
+    if (n === 2) return send(res, 200, { id, logs, status: "processing", output: null, error: null });
+    return id.endsWith("_fail")
+      ? send(res, 200, { id, logs, status: "failed", output: null, error: "CUDA out of memory" })
+      : send(res, 200, { id, logs, status: "succeeded", output: ["https://replicate.delivery/out-0.png"], error: null });
   }
   return send(res, 404, { detail: "Not found" });
 }

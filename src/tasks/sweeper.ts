@@ -1,0 +1,45 @@
+import type { Env } from "../env";
+import { log } from "../log";
+import type { QueueMessage } from "../queue/messages";
+
+/**
+ * Self-healing for lost steps, run by the cron trigger. Queue messages can be lost between a
+ * D1 write and a send, or a consumer can die mid-step; this re-enqueues the next step of any
+ * task that has waited much longer than it should. Every step re-checks its task's state, so a
+ * message sent here for a task that is in fact fine does nothing.
+ */
+const GRACE_SECONDS = 300;
+const BATCH = 100;
+
+export async function sweepStalledTasks(env: Env, now = Date.now()): Promise<number> {
+  const at = new Date(now).toISOString();
+  const stale = new Date(now - GRACE_SECONDS * 1000).toISOString();
+  const [lostRuns, expiredLeases, stalledPolls, pendingWebhooks] = await env.DB.batch<{ id: string; team_id: string; polls: number | null }>([
+    // Due long ago but never picked up.
+    env.DB.prepare("SELECT id, team_id, NULL AS polls FROM tasks WHERE status IN ('pending', 'delayed') AND run_at < ? AND updated_at < ? LIMIT ?").bind(stale, stale, BATCH),
+    // Claimed by a consumer that never finished.
+    env.DB.prepare("SELECT id, team_id, NULL AS polls FROM tasks WHERE status = 'processing' AND lease_until < ? LIMIT ?").bind(at, BATCH),
+    // Polling with no poll for much longer than its interval.
+    env.DB
+      .prepare(
+        `SELECT id, team_id, json_extract(poll_state, '$.polls') AS polls FROM tasks
+         WHERE status = 'polling' AND updated_at < datetime(?, '-' || (COALESCE(json_extract(poll_config, '$.interval'), 5) + ${GRACE_SECONDS}) || ' seconds') LIMIT ?`,
+      )
+      .bind(at, BATCH),
+    // Final, with a webhook still owed.
+    env.DB.prepare("SELECT id, team_id, NULL AS polls FROM tasks WHERE webhook_status = 'pending' AND updated_at < ? LIMIT ?").bind(stale, BATCH),
+  ]);
+  const messages: MessageSendRequest<QueueMessage>[] = [
+    ...(lostRuns?.results ?? []).map((r) => ({ body: { type: "task.execute" as const, taskId: r.id, teamId: r.team_id } })),
+    ...(expiredLeases?.results ?? []).map((r) => ({ body: { type: "task.execute" as const, taskId: r.id, teamId: r.team_id } })),
+    ...(stalledPolls?.results ?? []).map((r) => ({ body: { type: "task.poll" as const, taskId: r.id, teamId: r.team_id, poll: r.polls ?? 0 } })),
+    ...(pendingWebhooks?.results ?? []).map((r) => ({ body: { type: "webhook.deliver" as const, taskId: r.id, teamId: r.team_id } })),
+  ];
+  if (messages.length === 0) return 0;
+  await env.TASKS.sendBatch(messages);
+  // Touch them so the next sweep gives the re-sent step time to run.
+  const ids = [...new Set(messages.map((m) => m.body.taskId))];
+  await env.DB.batch(ids.map((id) => env.DB.prepare("UPDATE tasks SET updated_at = ? WHERE id = ?").bind(at, id)));
+  log.warn("tasks_swept", { count: messages.length });
+  return messages.length;
+}
