@@ -10,9 +10,11 @@ describe("team API keys", () => {
   it("are 256-bit random keys with a scanner-friendly prefix, returned once", async () => {
     const a = await newTeam("free");
     const b = await newTeam("free");
-    expect(a.key).toMatch(/^tvk_[0-9A-Za-z]{49}$/);
+    // tvk_ + the team id's 26 characters + 49 random base62 characters.
+    expect(a.key).toMatch(/^tvk_[0-9a-z]{26}[0-9A-Za-z]{49}$/);
+    expect(a.key.slice(4, 30)).toBe(a.team.id.slice(5));
     expect(a.key).not.toBe(b.key);
-    expect(a.apiKey).toMatchObject({ id: expect.stringMatching(/^key_/), name: "Default key", prefix: a.key.slice(0, 10) });
+    expect(a.apiKey).toMatchObject({ id: expect.stringMatching(/^key_/), name: "Default key", prefix: a.key.slice(0, 34) });
     expect(a.team).toEqual({ id: expect.stringMatching(/^team_[0-9a-z]{26}$/), name: expect.any(String), plan: "free", createdAt: expect.any(String) });
     const listed = await call("GET", `/admin/teams/${a.team.id}/apikeys`, { admin: true });
     expect(listed.text).not.toContain(a.key);
@@ -77,5 +79,38 @@ describe("last use of a key", () => {
       if (!lastUsedAt) await new Promise((r) => setTimeout(r, 20));
     }
     expect(Date.parse(lastUsedAt ?? "")).toBeGreaterThan(Date.now() - 60_000);
+  });
+});
+
+describe("the team's gate (auth cache in the Durable Object)", () => {
+  it("refuses a key on the very next request after revocation, even while it is cached", async () => {
+    const team = await newTeam("pro");
+    const extra = await call("POST", `/admin/teams/${team.team.id}/apikeys`, { admin: true, body: { name: "warm" } });
+    for (let i = 0; i < 3; i++) expect((await call("GET", "/v1/tokens", { key: extra.json.key })).status).toBe(200);
+    await call("POST", `/admin/apikeys/${extra.json.apiKey.id}/revoke`, { admin: true });
+    expect((await call("GET", "/v1/tokens", { key: extra.json.key })).status).toBe(401);
+    expect((await call("GET", "/v1/tokens", { key: team.key })).status).toBe(200);
+  });
+
+  it("keeps revocations across a restart of the object", async () => {
+    const { env, runInDurableObject } = await import("cloudflare:test");
+    const { TeamRateLimiter } = await import("../src/ratelimit/limiter");
+    const { sha256Hex } = await import("../src/encoding");
+    const team = await newTeam("pro");
+    await call("GET", "/v1/tokens", { key: team.key });
+    await call("POST", `/admin/apikeys/${team.apiKey.id}/revoke`, { admin: true });
+    const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(team.team.id));
+    const hash = await sha256Hex(team.key);
+    const fresh = await runInDurableObject(stub, (_instance, state) => new TeamRateLimiter(state, env).admit(hash, team.team.id));
+    expect(fresh).toBeNull();
+  });
+
+  it("refuses a key whose team part was changed", async () => {
+    const a = await newTeam("pro");
+    const b = await newTeam("pro");
+    const forged = `tvk_${b.team.id.slice(5)}${a.key.slice(30)}`;
+    const res = await call("GET", "/v1/tokens", { key: forged });
+    expect(res.status).toBe(401);
+    expect(res.json).toEqual({ error: "Invalid or revoked API key" });
   });
 });

@@ -3,17 +3,28 @@ import { newId } from "../ids";
 import { sha256Hex } from "../encoding";
 import type { Plan } from "../plans";
 import { parseScopes, type Scope } from "./scopes";
+import { ID_BODY } from "../ids";
+import type { Env } from "../env";
+import { teamGate } from "../ratelimit/limiter";
+import type { RateLimitDecision } from "../ratelimit/sliding-window";
 
 /**
- * Team API keys: `tvk_` + 49 base62 characters (291 random bits; the 43 never shown in the
- * display prefix alone carry 256). The fixed prefix and length
+ * Team API keys: `tvk_` + the team's id (26 lowercase characters, not secret: it routes the
+ * request to the team's Durable Object without a D1 lookup) + 49 base62 characters (291
+ * random bits; the 45 never shown in the display prefix carry 268). The fixed prefix and shape
  * let secret scanners recognise a leaked key; only its SHA-256 is stored (a 256-bit random
  * key needs no slow hash), together with a short display prefix.
  */
 export const API_KEY_PREFIX = "tvk_";
 const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const SECRET_LENGTH = 49;
-export const API_KEY_PATTERN = new RegExp(`^${API_KEY_PREFIX}[0-9A-Za-z]{${SECRET_LENGTH}}$`);
+const TEAM_PART = 26;
+export const API_KEY_PATTERN = new RegExp(`^${API_KEY_PREFIX}${ID_BODY}[0-9A-Za-z]{${SECRET_LENGTH}}$`);
+
+/** The team a well-formed key claims to belong to (verified by its hash, never trusted alone). */
+export function teamIdOfKey(key: string): string {
+  return `team_${key.slice(API_KEY_PREFIX.length, API_KEY_PREFIX.length + TEAM_PART)}`;
+}
 
 function randomBase62(length: number): string {
   let out = "";
@@ -33,9 +44,9 @@ export interface NewApiKey {
   prefix: string;
 }
 
-export async function generateApiKey(): Promise<NewApiKey> {
-  const key = API_KEY_PREFIX + randomBase62(SECRET_LENGTH);
-  return { id: newId.apiKey(), key, hash: await sha256Hex(key), prefix: key.slice(0, API_KEY_PREFIX.length + 6) };
+export async function generateApiKey(teamId: string): Promise<NewApiKey> {
+  const key = API_KEY_PREFIX + teamId.replace(/^team_/, "") + randomBase62(SECRET_LENGTH);
+  return { id: newId.apiKey(), key, hash: await sha256Hex(key), prefix: key.slice(0, API_KEY_PREFIX.length + TEAM_PART + 4) };
 }
 
 export function insertApiKeyStatement(db: D1Database, teamId: string, name: string, apiKey: NewApiKey, at: string, scopes: readonly Scope[], createdBy: string | null) {
@@ -62,12 +73,11 @@ export interface ApiKeyAuth {
 const LAST_USED_RESOLUTION_MS = 60_000;
 
 /**
- * Records when a key was last used, at most once a minute per key, after the response (the
- * guard in SQL keeps concurrent isolates from piling up writes).
+ * Records when a key was last used, after the response. The team's Durable Object asks for
+ * this at most once a minute per key; the guard in SQL keeps any overlap harmless.
  */
 export function touchApiKey(db: D1Database, auth: ApiKeyAuth, exec: ExecutionContext): void {
   const now = Date.now();
-  if (auth.lastUsedAt && now - Date.parse(auth.lastUsedAt) < LAST_USED_RESOLUTION_MS) return;
   const at = new Date(now).toISOString();
   const staleBefore = new Date(now - LAST_USED_RESOLUTION_MS).toISOString();
   exec.waitUntil(
@@ -102,25 +112,47 @@ interface KeyRow {
   team_created_at: string;
 }
 
-/** One D1 query: the key's row joined with its team. A revoked key fails on the very next request. */
-export async function authenticateApiKey(db: D1Database, headers: Headers): Promise<ApiKeyAuth> {
-  const key = extractApiKey(headers);
-  if (!key) throw Errors.apiKeyRequired();
-  if (!API_KEY_PATTERN.test(key)) throw Errors.invalidApiKey();
+/** What the team's Durable Object caches about a key (loaded from D1 on a miss). */
+export interface KeyRecord {
+  apiKeyId: string;
+  scopes: Scope[];
+  revoked: boolean;
+  lastUsedAt: string | null;
+  team: AuthenticatedTeam;
+}
+
+/** The key's row joined with its team, by hash. */
+export async function loadKeyRecord(db: D1Database, keyHash: string): Promise<KeyRecord | null> {
   const row = await db
     .prepare(
       `SELECT k.id AS key_id, k.scopes, k.revoked_at, k.last_used_at, t.id AS team_id, t.name AS team_name, t.plan, t.key_salt, t.created_at AS team_created_at
        FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.key_hash = ?`,
     )
-    .bind(await sha256Hex(key))
+    .bind(keyHash)
     .first<KeyRow>();
-  if (!row || row.revoked_at) throw Errors.invalidApiKey();
+  if (!row) return null;
   return {
     apiKeyId: row.key_id,
     scopes: parseScopes(row.scopes),
+    revoked: row.revoked_at !== null,
     lastUsedAt: row.last_used_at,
     team: { id: row.team_id, name: row.team_name, plan: row.plan, keySalt: row.key_salt, createdAt: row.team_created_at },
   };
+}
+
+/**
+ * Authenticates the key and counts the request in one call to the team's Durable Object, which
+ * caches keys (so the hot path makes no D1 query) and holds revocations as tombstones written
+ * before the revoking request answers: a revoked key fails on the very next request.
+ */
+export async function authenticateApiKey(env: Pick<Env, "RATE_LIMITER">, headers: Headers): Promise<{ auth: ApiKeyAuth; decision: RateLimitDecision; touch: boolean }> {
+  const key = extractApiKey(headers);
+  if (!key) throw Errors.apiKeyRequired();
+  if (!API_KEY_PATTERN.test(key)) throw Errors.invalidApiKey();
+  const admitted = await teamGate(env, teamIdOfKey(key)).admit(await sha256Hex(key));
+  if (!admitted) throw Errors.invalidApiKey();
+  const { record, decision, touch } = admitted;
+  return { auth: { apiKeyId: record.apiKeyId, scopes: record.scopes, lastUsedAt: record.lastUsedAt, team: record.team }, decision, touch };
 }
 
 export interface ApiKeyRow {

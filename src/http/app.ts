@@ -5,8 +5,7 @@ import { authenticateUser, type UserAuth } from "../auth/sessions";
 import type { Env } from "../env";
 import { newId } from "../ids";
 import { log } from "../log";
-import { PLANS } from "../plans";
-import { rateLimiterFor, rateLimitHeaders } from "../ratelimit/limiter";
+import { rateLimitHeaders } from "../ratelimit/limiter";
 import type { RateLimitDecision } from "../ratelimit/sliding-window";
 import { parseWith, readJsonBody } from "./body";
 import { ApiError, json, toErrorResponse } from "./errors";
@@ -61,10 +60,12 @@ async function runRoute(route: AnyRoute, request: IRequest, env: Env, exec: Exec
     } else if (route.auth === "user") {
       auth = await authenticateUser(env, request.headers);
     } else if (route.auth === "apiKey") {
-      const key = await authenticateApiKey(env.DB, request.headers);
+      // One RPC to the team's gate: authentication and the rate limit together.
+      const admitted = await authenticateApiKey(env, request.headers);
+      const key = admitted.auth;
       auth = key;
-      touchApiKey(env.DB, key, exec);
-      decision = await rateLimiterFor(env, key.team.id).consume(PLANS[key.team.plan].rateLimitPerMinute);
+      decision = admitted.decision;
+      if (admitted.touch) touchApiKey(env.DB, key, exec);
       if (!decision.allowed) throw new ApiError(429, "Rate limit exceeded");
       if (route.scope && !key.scopes.includes(route.scope)) {
         throw new ApiError(403, `This API key lacks the scope ${route.scope}`, { requiredScope: route.scope });

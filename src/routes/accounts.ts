@@ -185,7 +185,7 @@ export const accountRoutes = [
       // An unknown key and another team's key look the same to the caller.
       if (!key) throw Errors.accessDenied();
       await requireRole(env.DB, key.team_id, auth.userId, "admin");
-      return json({ apiKey: await revokeApiKey(env.DB, { actor: { type: "user", id: auth.userId }, requestId }, params.keyId) });
+      return json({ apiKey: await revokeApiKey(env, { actor: { type: "user", id: auth.userId }, requestId }, params.keyId) });
     },
   }),
 ];

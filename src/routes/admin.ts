@@ -84,7 +84,7 @@ export const adminRoutes = [
     params: TeamParams,
     body: ChangePlanBody,
     responses: { 200: { description: "The team", schema: z.object({ team: Team }) } },
-    handler: async ({ env, params, body, requestId }) => json({ team: await changePlan(env.DB, { ...ADMIN, requestId }, params.teamId, body.plan) }),
+    handler: async ({ env, params, body, requestId }) => json({ team: await changePlan(env, { ...ADMIN, requestId }, params.teamId, body.plan) }),
   }),
   defineRoute({
     method: "GET",
@@ -118,7 +118,7 @@ export const adminRoutes = [
     auth: "admin",
     params: ApiKeyParams,
     responses: { 200: { description: "Revoked", schema: z.object({ apiKey: ApiKey }) } },
-    handler: async ({ env, params, requestId }) => json({ apiKey: await revokeApiKey(env.DB, { ...ADMIN, requestId }, params.keyId) }),
+    handler: async ({ env, params, requestId }) => json({ apiKey: await revokeApiKey(env, { ...ADMIN, requestId }, params.keyId) }),
   }),
   defineRoute({
     method: "GET",

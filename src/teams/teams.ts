@@ -1,6 +1,8 @@
 import { auditStatement, type Actor } from "../audit/audit";
 import { apiKeyView, generateApiKey, insertApiKeyStatement, PlanLimitError, type ApiKeyRow } from "../auth/apikeys";
 import { ALL_SCOPES, type Scope } from "../auth/scopes";
+import type { Env } from "../env";
+import { teamGate } from "../ratelimit/limiter";
 import { bytesToBase64 } from "../encoding";
 import { Errors } from "../http/errors";
 import { newId } from "../ids";
@@ -44,7 +46,7 @@ export async function createTeamStatements(db: D1Database, caller: Caller, name:
     auditStatement(db, { teamId: team.id, actor: caller.actor, action: "team.created", targetType: "team", targetId: team.id, requestId: caller.requestId, metadata: { plan } }, at),
   ];
   if (firstKey.skip) return { statements, created: { team } };
-  const apiKey = await generateApiKey();
+  const apiKey = await generateApiKey(team.id);
   statements.push(
     insertApiKeyStatement(db, team.id, firstKey.name, apiKey, at, ALL_SCOPES, null),
     auditStatement(db, { teamId: team.id, actor: caller.actor, action: "apikey.created", targetType: "api_key", targetId: apiKey.id, requestId: caller.requestId, metadata: { name: firstKey.name } }, at),
@@ -67,13 +69,16 @@ export async function createTeam(db: D1Database, caller: Caller, name: string, p
 }
 
 /** The operator changes a team's plan; the rate limiter applies it from the next request. */
-export async function changePlan(db: D1Database, caller: Caller, teamId: string, plan: Plan) {
+export async function changePlan(env: Pick<Env, "DB" | "RATE_LIMITER">, caller: Caller, teamId: string, plan: Plan) {
+  const db = env.DB;
   const before = await getTeam(db, teamId);
   if (before.plan !== plan) {
     await db.batch([
       db.prepare("UPDATE teams SET plan = ? WHERE id = ?").bind(plan, teamId),
       auditStatement(db, { teamId, actor: caller.actor, action: "plan.changed", targetType: "team", targetId: teamId, requestId: caller.requestId, metadata: { from: before.plan, to: plan } }),
     ]);
+    // The gate caches the plan with its keys.
+    await teamGate(env, teamId).refresh();
   }
   return teamView({ ...before, plan });
 }
@@ -91,7 +96,7 @@ export async function getTeam(db: D1Database, teamId: string): Promise<TeamRow> 
 export async function createApiKey(db: D1Database, caller: Caller, teamId: string, name: string, scopes: readonly Scope[] = ALL_SCOPES, createdBy: string | null = null) {
   const team = await getTeam(db, teamId);
   const max = PLANS[team.plan].maxApiKeys;
-  const apiKey = await generateApiKey();
+  const apiKey = await generateApiKey(teamId);
   const at = new Date().toISOString();
   const [insert] = await db.batch([
     db
@@ -117,10 +122,16 @@ export async function getApiKey(db: D1Database, keyId: string): Promise<ApiKeyRo
   return db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = ?`).bind(keyId).first<ApiKeyRow>();
 }
 
-/** Revocation is immediate: authentication reads the key row on every request. */
-export async function revokeApiKey(db: D1Database, caller: Caller, keyId: string) {
+/**
+ * Revocation is immediate: the team's gate gets the tombstone first (so no cached copy of the
+ * key works from here on), then D1 records it.
+ */
+export async function revokeApiKey(env: Pick<Env, "DB" | "RATE_LIMITER">, caller: Caller, keyId: string) {
+  const db = env.DB;
   const row = await getApiKey(db, keyId);
   if (!row) throw Errors.notFound("API key not found");
+  const hash = await db.prepare("SELECT key_hash FROM api_keys WHERE id = ?").bind(keyId).first<string>("key_hash");
+  if (hash) await teamGate(env, row.team_id).revokeKey(hash);
   if (!row.revoked_at) {
     const at = new Date().toISOString();
     await db.batch([

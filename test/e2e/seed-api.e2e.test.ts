@@ -31,7 +31,7 @@ describe("POST /admin/teams", () => {
     expect(res.json).toEqual({
       team: { id: expect.stringMatching(/^team_/), name: "Seed team", plan: "free", createdAt: expect.any(String) },
       apiKey: expect.objectContaining({ id: expect.stringMatching(/^key_/), name: expect.any(String), createdAt: expect.any(String) }),
-      key: expect.stringMatching(/^tvk_[0-9A-Za-z]{49}$/),
+      key: expect.stringMatching(/^tvk_[0-9a-z]{26}[0-9A-Za-z]{49}$/),
     });
     expect(isIsoDate(res.json.team.createdAt)).toBe(true);
   });

@@ -24,6 +24,8 @@ export function describeApiKeyAuthFailures(routes: AnyRoute[]) {
         { authorization: "Bearer not-a-key" },
         { authorization: `Bearer tvk_${"A".repeat(49)}` },
         { "x-api-key": `tvk_${"b".repeat(49)}` },
+        // Well-formed, naming a real-looking team, but no such key.
+        { authorization: `Bearer tvk_01jrx7m2k0000000000000000a${"Z".repeat(49)}` },
       ]) {
         const res = await call(route.method, samplePath(route), { headers });
         expect(res.status).toBe(401);
