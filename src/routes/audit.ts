@@ -2,7 +2,7 @@ import { z } from "zod";
 import { AUDIT_ACTIONS, auditView, type AuditRow } from "../audit/audit";
 import { json } from "../http/errors";
 import { defineRoute } from "../http/route";
-import { isoDate, PageQuery, paginate, Pagination } from "../http/schemas";
+import { isoDate, listPage, PageQuery, Pagination } from "../http/schemas";
 
 export const AuditQuery = PageQuery.extend({
   action: z.enum(AUDIT_ACTIONS).optional(),
@@ -25,23 +25,7 @@ export const AuditList = z.object({ entries: z.array(AuditEntry), pagination: Pa
 export type AuditList = z.infer<typeof AuditList>;
 
 async function listAudit(db: D1Database, teamId: string, q: AuditQuery) {
-  const where = ["team_id = ?"];
-  const args: (string | number)[] = [teamId];
-  if (q.action) {
-    where.push("action = ?");
-    args.push(q.action);
-  }
-  if (q.targetId) {
-    where.push("target_id = ?");
-    args.push(q.targetId);
-  }
-  const filter = where.join(" AND ");
-  const page = q.cursor
-    ? db.prepare(`SELECT * FROM audit_log WHERE ${filter} AND id < ? ORDER BY id DESC LIMIT ?`).bind(...args, q.cursor, q.limit + 1)
-    : db.prepare(`SELECT * FROM audit_log WHERE ${filter} ORDER BY id DESC LIMIT ? OFFSET ?`).bind(...args, q.limit + 1, q.offset);
-  const count = db.prepare(`SELECT COUNT(*) AS n FROM audit_log WHERE ${filter}`).bind(...args);
-  const [rows, total] = await db.batch<AuditRow | { n: number }>([page, count]);
-  const { items, pagination } = paginate((rows?.results ?? []) as AuditRow[], (total?.results[0] as { n: number } | undefined)?.n ?? 0, q);
+  const { items, pagination } = await listPage<AuditRow>(db, { table: "audit_log", filters: { team_id: teamId, action: q.action, target_id: q.targetId } }, q);
   return { entries: items.map(auditView), pagination };
 }
 

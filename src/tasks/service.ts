@@ -2,7 +2,7 @@ import type { ApiKeyAuth } from "../auth/apikeys";
 import { sha256Hex } from "../encoding";
 import type { Env } from "../env";
 import { ApiError, Errors } from "../http/errors";
-import { paginate, type PageQuery } from "../http/schemas";
+import { listPage, type PageQuery } from "../http/schemas";
 import { newId } from "../ids";
 import { PLANS } from "../plans";
 import { isFinal, taskSummary, taskView, type RetryBackoff, type TaskRow, type TaskStatus } from "./model";
@@ -194,19 +194,7 @@ export async function waitForTask(db: D1Database, teamId: string, id: string, wa
 }
 
 export async function listTasks(db: D1Database, teamId: string, page: PageQuery & { status?: TaskStatus | undefined }) {
-  const where = ["team_id = ?"];
-  const args: (string | number)[] = [teamId];
-  if (page.status) {
-    where.push("status = ?");
-    args.push(page.status);
-  }
-  const filter = where.join(" AND ");
-  const rows = page.cursor
-    ? db.prepare(`SELECT * FROM tasks WHERE ${filter} AND id < ? ORDER BY id DESC LIMIT ?`).bind(...args, page.cursor, page.limit + 1)
-    : db.prepare(`SELECT * FROM tasks WHERE ${filter} ORDER BY id DESC LIMIT ? OFFSET ?`).bind(...args, page.limit + 1, page.offset);
-  const count = db.prepare(`SELECT COUNT(*) AS n FROM tasks WHERE ${filter}`).bind(...args);
-  const [list, total] = await db.batch<TaskRow | { n: number }>([rows, count]);
-  const { items, pagination } = paginate((list?.results ?? []) as TaskRow[], (total?.results[0] as { n: number } | undefined)?.n ?? 0, page);
+  const { items, pagination } = await listPage<TaskRow>(db, { table: "tasks", filters: { team_id: teamId, status: page.status } }, page);
   return { tasks: items.map(taskSummary), pagination };
 }
 

@@ -2,7 +2,7 @@ import { auditStatement, type Actor } from "../audit/audit";
 import type { Env } from "../env";
 import { Errors } from "../http/errors";
 import { newId } from "../ids";
-import { paginate, type PageQuery } from "../http/schemas";
+import { listPage, type PageQuery } from "../http/schemas";
 import { openSecret, sealSecret, type TeamKeyMaterial } from "./cipher";
 import { getKeyring } from "./keyring";
 
@@ -57,16 +57,7 @@ const META_COLUMNS = "id, team_id, name, created_at, revoked_at";
 
 /** Active tokens, newest first. */
 export async function listTokens(db: D1Database, teamId: string, page: PageQuery) {
-  const rows = page.cursor
-    ? db
-        .prepare(`SELECT ${META_COLUMNS} FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id < ? ORDER BY id DESC LIMIT ?`)
-        .bind(teamId, page.cursor, page.limit + 1)
-    : db
-        .prepare(`SELECT ${META_COLUMNS} FROM tokens WHERE team_id = ? AND revoked_at IS NULL ORDER BY id DESC LIMIT ? OFFSET ?`)
-        .bind(teamId, page.limit + 1, page.offset);
-  const count = db.prepare("SELECT COUNT(*) AS n FROM tokens WHERE team_id = ? AND revoked_at IS NULL").bind(teamId);
-  const [list, total] = await db.batch<TokenRow | { n: number }>([rows, count]);
-  const { items, pagination } = paginate((list?.results ?? []) as TokenRow[], (total?.results[0] as { n: number } | undefined)?.n ?? 0, page);
+  const { items, pagination } = await listPage<TokenRow>(db, { table: "tokens", columns: META_COLUMNS, filters: { team_id: teamId }, where: "revoked_at IS NULL" }, page);
   return { tokens: items.map(tokenView), pagination };
 }
 
