@@ -7,13 +7,22 @@
  *   GET /noop                              nothing (the round-trip baseline)
  *   GET /d1                                one D1 primary-key lookup (the "one D1 query" baseline)
  *   GET /resolve?team=<id>&ids=a,b,c       resolveTokens() for that team (task actor, as the consumer does)
- *   GET /rl?team=<key>&limit=<n>           one TeamRateLimiter.consume(limit) via rateLimiterFor()
- *   GET /loop?op=d1|resolve|rl|noop&n=<n>&...   n sequential calls inside the Worker
+ *   GET /rl?team=<key>&limit=<n>           one TeamRateLimiter.consume(limit) via rateLimiterFor(),
+ *                                          a new stub per call as the app's request path does
+ *                                          (&stub=reuse keeps one stub for the whole loop; limit=0
+ *                                          with &expect=refused: the refused path, which writes nothing)
+ *   GET /gate  (Authorization: Bearer <API key>)   authenticateApiKey(): the request path's API-key
+ *                                          gate (the team's DO authenticates from its cache and
+ *                                          counts the request, one RPC); must be admitted
+ *   GET /loop?op=noop|d1|resolve|rl|gate&n=<n>&chunk=<k>&...   n sequential calls inside the Worker,
+ *                                          timed in chunks of k calls
  *
- * Every answer carries `X-Inworker-Ms`: time measured inside the Worker around the operation
- * (workerd's clock only moves on I/O, so it covers the operation up to its last I/O). No
- * resolved value ever leaves this Worker; only counts are returned.
+ * Times are taken inside the Worker with performance.now(). workerd's clock has 1 ms steps and
+ * only moves on I/O, so single calls cannot be timed there: /loop times chunks of k calls and
+ * returns every chunk's mean, whose median is robust to the occasional slow call. No resolved
+ * value ever leaves this Worker; only counts and times are returned.
  */
+import { authenticateApiKey } from "../src/auth/apikeys";
 import type { Env } from "../src/env";
 import { rateLimiterFor } from "../src/ratelimit/limiter";
 import { resolveTokens } from "../src/vault/tokens";
@@ -33,7 +42,7 @@ async function teamSalt(env: Env, teamId: string): Promise<string> {
 
 type Op = () => Promise<unknown>;
 
-async function prepare(env: Env, url: URL): Promise<Op> {
+async function prepare(env: Env, url: URL, headers: Headers): Promise<Op> {
   const q = url.searchParams;
   switch (q.get("op") ?? url.pathname.slice(1)) {
     case "noop":
@@ -57,13 +66,20 @@ async function prepare(env: Env, url: URL): Promise<Op> {
       };
     }
     case "rl": {
-      const limiter = rateLimiterFor(env, q.get("team") ?? "bench");
+      const team = q.get("team") ?? "bench";
       const limit = Number(q.get("limit") ?? "1000000000");
+      const shared = q.get("stub") === "reuse" ? rateLimiterFor(env, team) : undefined;
+      const expectAllowed = q.get("expect") !== "refused";
       return async () => {
-        const decision = await limiter.consume(limit);
-        if (!decision.allowed) throw new Error("bench limiter refused");
+        const decision = await (shared ?? rateLimiterFor(env, team)).consume(limit);
+        if (decision.allowed !== expectAllowed) throw new Error(`bench limiter ${decision.allowed ? "admitted" : "refused"} unexpectedly`);
       };
     }
+    case "gate":
+      return async () => {
+        const { decision } = await authenticateApiKey(env, headers);
+        if (!decision.allowed) throw new Error("bench gate refused (rate limit)");
+      };
     default:
       throw new Error(`unknown op in ${url.pathname}`);
   }
@@ -73,12 +89,21 @@ export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
     try {
-      const op = await prepare(env, url);
-      const n = url.pathname === "/loop" ? Math.max(1, Number(url.searchParams.get("n") ?? "1")) : 1;
+      const op = await prepare(env, url, request.headers);
+      const loop = url.pathname === "/loop";
+      const n = loop ? Math.max(1, Number(url.searchParams.get("n") ?? "1")) : 1;
+      const chunk = loop ? Math.max(1, Number(url.searchParams.get("chunk") ?? "10")) : 1;
+      const chunks: number[] = [];
       const started = performance.now();
-      for (let i = 0; i < n; i++) await op();
+      for (let done = 0; done < n; ) {
+        const size = Math.min(chunk, n - done);
+        const chunkStarted = performance.now();
+        for (let i = 0; i < size; i++) await op();
+        chunks.push((performance.now() - chunkStarted) / size);
+        done += size;
+      }
       const ms = performance.now() - started;
-      return new Response(JSON.stringify({ n, ms }), {
+      return new Response(JSON.stringify({ n, ms, chunk, chunks }), {
         headers: { "content-type": "application/json", "x-inworker-ms": String(ms) },
       });
     } catch (error) {
