@@ -1,4 +1,4 @@
-import { env, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { TeamRateLimiter } from "../src/ratelimit/limiter";
 import { SlidingWindowLog } from "../src/ratelimit/sliding-window";
@@ -63,7 +63,9 @@ describe("TeamRateLimiter durable object", () => {
     const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("team_restart_test"));
     for (let i = 0; i < 3; i++) expect((await stub.consume(3)).allowed).toBe(true);
     expect((await stub.consume(3)).allowed).toBe(false);
-    // A new instance on the same storage (as after an eviction or deploy) keeps the window.
+    // The alarm mirrors admissions to storage (it fires within a second; run it now)...
+    expect(await runDurableObjectAlarm(stub)).toBe(true);
+    // ...so a new instance on the same storage (as after an eviction or deploy) keeps the window.
     const fresh = await runInDurableObject(stub, (_instance, state) => new TeamRateLimiter(state, env).consume(3));
     expect(fresh.allowed).toBe(false);
     const other = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("team_other"));

@@ -42,19 +42,19 @@ export interface AuditEntry {
 
 /**
  * `onlyIfChanged` makes the insert conditional on the previous statement of the same batch
- * having changed a row (SQLite's `changes()`), so a no-op update leaves no audit entry.
+ * having changed a row (SQLite's `changes()`), so a no-op update leaves no audit entry;
+ * `onlyIf` on any SQL condition (with its own parameters).
  */
 export function auditStatement(
   db: D1Database,
   entry: AuditEntry,
   at: string = new Date().toISOString(),
-  options: { onlyIfChanged?: boolean } = {},
+  options: { onlyIfChanged?: boolean; onlyIf?: { sql: string; args: (string | number)[] } } = {},
 ): D1PreparedStatement {
   const columns = "id, team_id, actor_type, actor_id, actor_api_key_id, action, target_type, target_id, request_id, metadata, created_at";
   const values = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
-  const sql = options.onlyIfChanged
-    ? `INSERT INTO audit_log (${columns}) SELECT ${values} WHERE changes() > 0`
-    : `INSERT INTO audit_log (${columns}) VALUES (${values})`;
+  const condition = options.onlyIfChanged ? "changes() > 0" : options.onlyIf?.sql;
+  const sql = condition ? `INSERT INTO audit_log (${columns}) SELECT ${values} WHERE ${condition}` : `INSERT INTO audit_log (${columns}) VALUES (${values})`;
   return db
     .prepare(sql)
     .bind(
@@ -69,6 +69,7 @@ export function auditStatement(
       entry.requestId,
       entry.metadata ? JSON.stringify(entry.metadata) : null,
       at,
+      ...(options.onlyIf?.args ?? []),
     );
 }
 

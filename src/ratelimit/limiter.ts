@@ -8,6 +8,8 @@ export const RATE_LIMIT_WINDOW_MS = 60_000;
 /** How long a cached key record is trusted before D1 is asked again (revocations do not wait for it). */
 const KEY_CACHE_MS = 5 * 60_000;
 const TOUCH_EVERY_MS = 60_000;
+/** Admitted times are mirrored to storage in batches, at most this long after the first one. */
+const FLUSH_MS = 1000;
 const MAX_CACHED_KEYS = 1000;
 
 interface CachedKey {
@@ -21,14 +23,18 @@ interface CachedKey {
  * (seed 002). It counts them in an exact sliding window (a DO runs one call at a time, so the
  * count is exact under any concurrency) and authenticates keys from a cache, so the hot path
  * costs one RPC and no D1 query. Revocations are tombstones written here, before the revoking
- * request answers; plan changes drop the cache. Admitted times and tombstones are mirrored to
- * the object's SQLite storage, so an eviction or a deploy forgets neither.
+ * request answers; plan changes drop the cache. Tombstones are written to the object's SQLite
+ * storage at once. Admitted times are counted in memory (so no storage write, with its output
+ * gate, sits on every request) and mirrored to storage by an alarm within a second, so an
+ * eviction (which only happens when idle) or a deploy does not hand out a fresh window; a
+ * crash can forget at most the last second of admissions.
  *
  * The same class, under other names, limits login and sign-up attempts (`consume` only).
  */
 export class TeamRateLimiter extends DurableObject<Env> {
   private log: SlidingWindowLog | undefined;
-  private writesSincePrune = 0;
+  private unflushed: number[] = [];
+  private flushScheduled = false;
   private readonly keys = new Map<string, CachedKey>();
   private revoked: Set<string> | undefined;
 
@@ -58,14 +64,24 @@ export class TeamRateLimiter extends DurableObject<Env> {
     const now = Date.now();
     const decision = this.window(now).consume(now, limit);
     if (decision.allowed) {
-      this.ctx.storage.sql.exec("INSERT INTO hits (t) VALUES (?)", now);
-      // Trim the mirror now and then rather than on every write.
-      if (++this.writesSincePrune >= 64) {
-        this.writesSincePrune = 0;
-        this.ctx.storage.sql.exec("DELETE FROM hits WHERE t < ?", now - RATE_LIMIT_WINDOW_MS);
+      this.unflushed.push(now);
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        void this.ctx.storage.setAlarm(now + FLUSH_MS);
       }
     }
     return decision;
+  }
+
+  /** Mirrors the admitted times of the last second to storage and trims what left the window. */
+  override async alarm(): Promise<void> {
+    const pending = this.unflushed;
+    this.unflushed = [];
+    this.flushScheduled = false;
+    this.ctx.storage.transactionSync(() => {
+      for (const t of pending) this.ctx.storage.sql.exec("INSERT INTO hits (t) VALUES (?)", t);
+      this.ctx.storage.sql.exec("DELETE FROM hits WHERE t < ?", Date.now() - RATE_LIMIT_WINDOW_MS);
+    });
   }
 
   /**

@@ -111,9 +111,10 @@ interface SealedRow {
 }
 
 /**
- * Resolves references to plaintext for one execution: one D1 query for all of them, the
- * team's cached key, and a `token.accessed` audit entry per token in one batch. Callers must
- * drop the returned values as soon as the outbound call is made.
+ * Resolves references to plaintext for one execution: one D1 batch reads all of them and, in
+ * the same round trip, writes a `token.accessed` audit entry per token (only if every
+ * reference is active, so a refused resolution audits nothing); then the team's cached key
+ * decrypts. Callers must drop the returned values as soon as the outbound call is made.
  */
 export async function resolveTokens(env: Env, caller: TokenCaller, ids: string[]): Promise<Map<string, string>> {
   const unique = [...new Set(ids)];
@@ -121,20 +122,13 @@ export async function resolveTokens(env: Env, caller: TokenCaller, ids: string[]
   if (unique.length === 0) return resolved;
   const keyring = await getKeyring(env);
   const placeholders = unique.map(() => "?").join(", ");
-  const { results } = await env.DB
-    .prepare(`SELECT id, ciphertext, iv, key_version FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id IN (${placeholders})`)
-    .bind(caller.team.teamId, ...unique)
-    .all<SealedRow>();
-  const found = new Map(results.map((r) => [r.id, r]));
-  const missing = unique.filter((id) => !found.has(id));
-  if (missing.length > 0) throw new TokenUnavailableError(missing);
-  const values = await Promise.all(
-    results.map((r) => openSecret(keyring, caller.team, r.id, { ciphertext: r.ciphertext, iv: r.iv, keyVersion: r.key_version })),
-  );
-  results.forEach((r, i) => resolved.set(r.id, values[i] ?? ""));
+  const allActive = `(SELECT COUNT(*) FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id IN (${placeholders})) = ${unique.length}`;
   const at = new Date().toISOString();
-  await env.DB.batch(
-    unique.map((id) =>
+  const [read] = await env.DB.batch<SealedRow>([
+    env.DB
+      .prepare(`SELECT id, ciphertext, iv, key_version FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id IN (${placeholders})`)
+      .bind(caller.team.teamId, ...unique),
+    ...unique.map((id) =>
       auditStatement(env.DB, {
         teamId: caller.team.teamId,
         actor: caller.actor,
@@ -142,8 +136,16 @@ export async function resolveTokens(env: Env, caller: TokenCaller, ids: string[]
         targetType: "token",
         targetId: id,
         requestId: caller.requestId,
-      }, at),
+      }, at, { onlyIf: { sql: allActive, args: [caller.team.teamId, ...unique] } }),
     ),
+  ]);
+  const results = read?.results ?? [];
+  const found = new Set(results.map((r) => r.id));
+  const missing = unique.filter((id) => !found.has(id));
+  if (missing.length > 0) throw new TokenUnavailableError(missing);
+  const values = await Promise.all(
+    results.map((r) => openSecret(keyring, caller.team, r.id, { ciphertext: r.ciphertext, iv: r.iv, keyVersion: r.key_version })),
   );
+  results.forEach((r, i) => resolved.set(r.id, values[i] ?? ""));
   return resolved;
 }
