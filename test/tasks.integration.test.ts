@@ -243,6 +243,18 @@ describe("hardening", () => {
     expect(task.result.truncated).toBe(true);
   });
 
+  it("ends a polling task as timeout once maxDuration passes", async () => {
+    const team = await newTeam();
+    const up = upstreamNamespace();
+    const created = await call("POST", "/v1/tasks", {
+      key: team.key,
+      body: { targetUrl: up.url("replicate/v1/predictions"), provider: "replicate", pollConfig: { interval: 1, maxDuration: 1 }, body: JSON.stringify({ version: "v", input: {} }) },
+    });
+    const task = await awaitTask(team.key, created.json.task.id, 60);
+    expect(task.status).toBe("timeout");
+    expect(task.error).toBe("Provider did not finish within maxDuration (1 s)");
+  });
+
   it("refuses malformed references instead of sending them as text", async () => {
     const team = await newTeam();
     const res = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: "https://api.example.com", headers: { Authorization: "Bearer tok_01jrx7m2k000000000000000a" } } });
