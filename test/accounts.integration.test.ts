@@ -8,6 +8,9 @@ import { call, newToken } from "./helpers/api";
 import { asUser, createKey, PASSWORD, signupUser } from "./helpers/accounts";
 import { describeUserAuthFailures, samplePath } from "./helpers/auth-cases";
 
+/** A client address of its own, so per-address limits of unrelated tests do not add up. */
+const anyAddress = () => ({ "cf-connecting-ip": `203.0.113.${Math.floor(Math.random() * 250)}` });
+
 describe("session authentication on every account route", () => describeUserAuthFailures(routes));
 
 describe("sign-up, login, logout", () => {
@@ -32,7 +35,7 @@ describe("sign-up, login, logout", () => {
 
   it("logs in, and logout ends every earlier session", async () => {
     const u = await signupUser();
-    const login = await call("POST", "/auth/login", { body: { email: u.email.toUpperCase(), password: PASSWORD } });
+    const login = await call("POST", "/auth/login", { body: { email: u.email.toUpperCase(), password: PASSWORD }, headers: anyAddress() });
     expect(login.status).toBe(200);
     const token = login.json.token as string;
     expect((await asUser(token, "GET", "/teams")).json.teams).toEqual([{ ...u.team, role: "owner" }]);
@@ -41,14 +44,14 @@ describe("sign-up, login, logout", () => {
       const res = await asUser(old, "GET", "/teams");
       expect(res.status).toBe(401);
     }
-    const again = await call("POST", "/auth/login", { body: { email: u.email, password: PASSWORD } });
+    const again = await call("POST", "/auth/login", { body: { email: u.email, password: PASSWORD }, headers: anyAddress() });
     expect((await asUser(again.json.token, "GET", "/teams")).status).toBe(200);
   });
 
   it("gives one answer for an unknown email and a wrong password, and audits the failure without the password", async () => {
     const u = await signupUser();
-    const wrong = await call("POST", "/auth/login", { body: { email: u.email, password: "not-the-password-123" } });
-    const unknown = await call("POST", "/auth/login", { body: { email: `nobody-${u.email}`, password: "not-the-password-123" } });
+    const wrong = await call("POST", "/auth/login", { body: { email: u.email, password: "not-the-password-123" }, headers: anyAddress() });
+    const unknown = await call("POST", "/auth/login", { body: { email: `nobody-${u.email}`, password: "not-the-password-123" }, headers: anyAddress() });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
     expect(wrong.json).toEqual({ error: "Invalid email or password" });
@@ -63,7 +66,7 @@ describe("sign-up, login, logout", () => {
     const statuses: number[] = [];
     let last;
     for (let i = 0; i < 12; i++) {
-      last = await call("POST", "/auth/login", { body: { email: u.email, password: "wrong-password-xyz" } });
+      last = await call("POST", "/auth/login", { body: { email: u.email, password: "wrong-password-xyz" }, headers: anyAddress() });
       statuses.push(last.status);
     }
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
@@ -71,12 +74,22 @@ describe("sign-up, login, logout", () => {
     expect(last?.json).toEqual({ error: "Too many attempts, try again later" });
     expect(Number(last?.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     // Even the right password waits out the limit.
-    expect((await call("POST", "/auth/login", { body: { email: u.email, password: PASSWORD } })).status).toBe(429);
+    expect((await call("POST", "/auth/login", { body: { email: u.email, password: PASSWORD }, headers: anyAddress() })).status).toBe(429);
+  });
+
+  it("limits login attempts per client address too", async () => {
+    const headers = { "cf-connecting-ip": "192.0.2.77" };
+    const statuses: number[] = [];
+    for (let i = 0; i < 31; i++) {
+      statuses.push((await call("POST", "/auth/login", { body: { email: `nobody-${i}@example.com`, password: "whatever-password" }, headers })).status);
+    }
+    expect(statuses.filter((s) => s === 401)).toHaveLength(30);
+    expect(statuses[30]).toBe(429);
   });
 
   it("validates sign-up input and refuses a second account for an email", async () => {
     const u = await signupUser();
-    expect((await call("POST", "/auth/signup", { body: { email: u.email, password: PASSWORD, teamName: "x" } })).status).toBe(409);
+    expect((await call("POST", "/auth/signup", { body: { email: u.email, password: PASSWORD, teamName: "x" }, headers: anyAddress() })).status).toBe(409);
     for (const body of [{ email: "nope", password: PASSWORD, teamName: "x" }, { email: "a@b.co", password: "short", teamName: "x" }, { email: "a@b.co", password: PASSWORD }]) {
       expect((await call("POST", "/auth/signup", { body })).status).toBe(400);
     }
@@ -134,6 +147,15 @@ describe("plans", () => {
     expect(JSON.parse(audit ?? "{}")).toEqual({ from: "free", to: "pro" });
   });
 
+  it("apply a downgrade from the next request too", async () => {
+    const owner = await signupUser();
+    await call("PATCH", `/admin/teams/${owner.team.id}`, { admin: true, body: { plan: "pro" } });
+    const key = (await createKey(owner.token, owner.team.id)).json.key as string;
+    expect((await call("GET", "/v1/tokens", { key })).headers.get("x-ratelimit-limit")).toBe("600");
+    await call("PATCH", `/admin/teams/${owner.team.id}`, { admin: true, body: { plan: "free" } });
+    expect((await call("GET", "/v1/tokens", { key })).headers.get("x-ratelimit-limit")).toBe("60");
+  });
+
   it("change the rate limit from the next request", async () => {
     const owner = await signupUser();
     const key = (await createKey(owner.token, owner.team.id)).json.key as string;
@@ -155,9 +177,14 @@ describe("scopes", () => {
     await call("PATCH", `/admin/teams/${owner.team.id}`, { admin: true, body: { plan: "pro" } });
     const others = ALL_SCOPES.filter((s) => s !== route.scope);
     const key = (await createKey(owner.token, owner.team.id, { name: "narrow", scopes: others })).json.key as string;
-    const res = await call(route.method, samplePath(route).replace("tok_01jrx7m2k0000000000000000a", "tok_01jrx7m2k0000000000000000a"), { key, body: route.body ? {} : undefined });
+    const res = await call(route.method, samplePath(route), { key, body: route.body ? {} : undefined });
     expect(res.status).toBe(403);
     expect(res.json).toEqual({ error: `This API key lacks the scope ${route.scope}`, requiredScope: route.scope });
+    // A key with only that scope gets past the check (to validation, a 404, or success).
+    const only = (await createKey(owner.token, owner.team.id, { name: "only", scopes: [route.scope] })).json.key as string;
+    const allowed = await call(route.method, samplePath(route), { key: only, body: route.body ? {} : undefined });
+    expect(allowed.json?.requiredScope, `${route.method} ${route.path}`).toBeUndefined();
+    expect([401, 403, 429]).not.toContain(allowed.status);
   });
 
   it("a read-only key reads but cannot write", async () => {
@@ -194,7 +221,7 @@ describe("members and invitations", () => {
     expect(invite.json.invitation).toMatchObject({ email: carolEmail, role: "admin" });
     const acceptToken = invite.json.acceptToken as string;
     expect((await asUser(owner.token, "GET", `/teams/${t}/members`)).text).not.toContain(acceptToken);
-    const carol = (await call("POST", "/auth/signup", { body: { email: carolEmail, password: PASSWORD, teamName: "carol" } })).json;
+    const carol = (await call("POST", "/auth/signup", { body: { email: carolEmail, password: PASSWORD, teamName: "carol" }, headers: anyAddress() })).json;
     expect((await asUser(bob.token, "POST", "/invitations/accept", { token: acceptToken })).status).toBe(403);
     const accepted = await asUser(carol.token, "POST", "/invitations/accept", { token: acceptToken });
     expect(accepted.json.team).toMatchObject({ id: t, role: "admin" });
@@ -218,12 +245,47 @@ describe("members and invitations", () => {
   });
 });
 
+describe("invitation lifecycle", () => {
+  it("refuses a duplicate pending invitation and frees the seat when one is withdrawn", async () => {
+    const owner = await signupUser("owner");
+    const t = owner.team.id;
+    const email = `pending-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const first = await asUser(owner.token, "POST", `/teams/${t}/members`, { email });
+    expect(first.status).toBe(201);
+    expect((await asUser(owner.token, "POST", `/teams/${t}/members`, { email })).status).toBe(409);
+    expect((await asUser(owner.token, "POST", `/teams/${t}/members`, { email: "other@example.com" })).status).toBe(403);
+    const withdrawn = await asUser(owner.token, "DELETE", `/teams/${t}/invitations/${first.json.invitation.id}`);
+    expect(withdrawn.json).toEqual({ cancelled: true });
+    expect((await asUser(owner.token, "POST", `/teams/${t}/members`, { email: "other@example.com" })).status).toBe(201);
+    // The withdrawn token no longer works.
+    const invitee = (await call("POST", "/auth/signup", { body: { email, password: PASSWORD, teamName: "x" }, headers: anyAddress() })).json;
+    expect((await asUser(invitee.token, "POST", "/invitations/accept", { token: first.json.acceptToken })).status).toBe(404);
+  });
+
+  it("refuses an expired invitation", async () => {
+    const owner = await signupUser("owner");
+    const email = `late-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const invite = await asUser(owner.token, "POST", `/teams/${owner.team.id}/members`, { email });
+    await env.DB.prepare("UPDATE invitations SET expires_at = ? WHERE id = ?").bind(new Date(Date.now() - 1000).toISOString(), invite.json.invitation.id).run();
+    const invitee = (await call("POST", "/auth/signup", { body: { email, password: PASSWORD, teamName: "x" }, headers: anyAddress() })).json;
+    const res = await asUser(invitee.token, "POST", "/invitations/accept", { token: invite.json.acceptToken });
+    expect(res.status).toBe(404);
+    expect(res.json).toEqual({ error: "Invitation not found or expired" });
+  });
+});
+
 describe("cross-team isolation", () => {
   it("refuses a user of team A everything on team B, and changes nothing", async () => {
     const a = await signupUser("a");
     const b = await signupUser("b");
     const bKey = (await createKey(b.token, b.team.id)).json;
-    const before = await env.DB.prepare("SELECT (SELECT COUNT(*) FROM memberships WHERE team_id = ?1) AS m, (SELECT COUNT(*) FROM api_keys WHERE team_id = ?1 AND revoked_at IS NULL) AS k").bind(b.team.id).first();
+    const snapshot = async () =>
+      JSON.stringify([
+        (await env.DB.prepare("SELECT * FROM memberships WHERE team_id = ? ORDER BY user_id").bind(b.team.id).all()).results,
+        (await env.DB.prepare("SELECT * FROM api_keys WHERE team_id = ? ORDER BY id").bind(b.team.id).all()).results,
+        (await env.DB.prepare("SELECT * FROM invitations WHERE team_id = ? ORDER BY id").bind(b.team.id).all()).results,
+      ]);
+    const before = await snapshot();
     const attempts: [string, string, unknown?][] = [
       ["GET", `/teams/${b.team.id}`],
       ["GET", `/teams/${b.team.id}/members`],
@@ -233,14 +295,14 @@ describe("cross-team isolation", () => {
       ["POST", `/teams/${b.team.id}/apikeys`, { name: "mine now" }],
       ["GET", `/teams/${b.team.id}/apikeys`],
       ["POST", `/apikeys/${bKey.apiKey.id}/revoke`],
+      ["DELETE", `/teams/${b.team.id}/invitations/inv_01jrx7m2k0000000000000000a`],
     ];
     for (const [method, path, body] of attempts) {
       const res = await asUser(a.token, method, path, body);
       expect(res.status, `${method} ${path}`).toBe(403);
       expect(res.json, `${method} ${path}`).toEqual({ error: "Access denied" });
     }
-    const after = await env.DB.prepare("SELECT (SELECT COUNT(*) FROM memberships WHERE team_id = ?1) AS m, (SELECT COUNT(*) FROM api_keys WHERE team_id = ?1 AND revoked_at IS NULL) AS k").bind(b.team.id).first();
-    expect(after).toEqual(before);
+    expect(await snapshot()).toEqual(before);
     expect((await call("GET", "/v1/tokens", { key: bKey.key })).status).toBe(200);
 
     // With their API keys: tokens, tasks and audit of the other team are out of reach.

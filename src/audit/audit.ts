@@ -19,6 +19,7 @@ export const AUDIT_ACTIONS = [
   "member.role_changed",
   "invitation.created",
   "invitation.accepted",
+  "invitation.revoked",
   "plan.changed",
   "login.failed",
 ] as const;

@@ -20,6 +20,8 @@ export function createApp(routes: AnyRoute[]) {
   const router = Router<IRequest, [Env, ExecutionContext, string]>();
   const methodsByPath = new Map<string, string[]>();
   for (const route of routes) {
+    // Fail closed: an API-key route without a declared scope is a bug, not an open door.
+    if (route.auth === "apiKey" && !route.scope) throw new Error(`route ${route.method} ${route.path} declares no scope`);
     router[route.method.toLowerCase() as "get"](route.path, (request: IRequest, env: Env, exec: ExecutionContext, requestId: string) =>
       runRoute(route, request, env, exec, requestId),
     );

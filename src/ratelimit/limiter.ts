@@ -11,6 +11,8 @@ const TOUCH_EVERY_MS = 60_000;
 /** Admitted times are mirrored to storage in batches, at most this long after the first one. */
 const FLUSH_MS = 1000;
 const MAX_CACHED_KEYS = 1000;
+/** D1 lookups for keys not in the cache, per minute: unknown keys cannot turn the gate into a D1 load generator. */
+const MAX_LOOKUPS_PER_MINUTE = 600;
 
 interface CachedKey {
   record: KeyRecord | null;
@@ -37,6 +39,9 @@ export class TeamRateLimiter extends DurableObject<Env> {
   private flushScheduled = false;
   private readonly keys = new Map<string, CachedKey>();
   private revoked: Set<string> | undefined;
+  /** Bumped by refresh(): a record loaded across a refresh is not cached. */
+  private generation = 0;
+  private readonly lookups = new SlidingWindowLog(RATE_LIMIT_WINDOW_MS);
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -93,12 +98,19 @@ export class TeamRateLimiter extends DurableObject<Env> {
     const now = Date.now();
     let cached = this.keys.get(keyHash);
     if (!cached || now - cached.loadedAt > KEY_CACHE_MS) {
+      if (!this.lookups.consume(now, MAX_LOOKUPS_PER_MINUTE).allowed) return null;
+      const generation = this.generation;
       const record = await loadKeyRecord(this.env.DB, keyHash);
       // A revocation may have landed while D1 was being read.
       if (this.tombstones().has(keyHash)) return null;
-      cached = { record, loadedAt: now, touchedAt: cached?.touchedAt ?? 0 };
-      if (this.keys.size >= MAX_CACHED_KEYS) this.keys.delete(this.keys.keys().next().value ?? "");
-      this.keys.set(keyHash, cached);
+      const touchedAt = cached?.touchedAt ?? 0;
+      cached = { record, loadedAt: now, touchedAt };
+      // Only known keys are cached (unknown ones must not push them out), and only if no
+      // plan change or revocation refreshed the cache while D1 was being read.
+      if (record && generation === this.generation) {
+        if (this.keys.size >= MAX_CACHED_KEYS) this.keys.delete(this.keys.keys().next().value ?? "");
+        this.keys.set(keyHash, cached);
+      }
     }
     const record = cached.record;
     // The team named in the key must be the key's team (and this object's).
@@ -114,10 +126,12 @@ export class TeamRateLimiter extends DurableObject<Env> {
     this.ctx.storage.sql.exec("INSERT OR IGNORE INTO revoked_keys (key_hash) VALUES (?)", keyHash);
     this.tombstones().add(keyHash);
     this.keys.delete(keyHash);
+    this.generation++;
   }
 
   /** Forgets cached keys (and so the team's plan): the next request reads D1 again. */
   refresh(): void {
+    this.generation++;
     this.keys.clear();
   }
 }

@@ -6,7 +6,7 @@ import { Errors, json } from "../http/errors";
 import { defineRoute } from "../http/route";
 import { isoDate } from "../http/schemas";
 import { ID_BODY } from "../ids";
-import { acceptInvitation, addMember, changeRole, listMembers, myTeams, removeMember, requireRole, ROLES, teamForMember } from "../teams/members";
+import { acceptInvitation, addMember, cancelInvitation, changeRole, listMembers, myTeams, removeMember, requireRole, ROLES, teamForMember } from "../teams/members";
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from "../teams/teams";
 import { ApiKey, Team } from "./admin";
 
@@ -19,6 +19,7 @@ export const SignupBody = z.strictObject({ email: Email, password: Password, tea
 export const LoginBody = z.strictObject({ email: z.string().min(1).max(254), password: z.string().min(1).max(MAX_PASSWORD_LENGTH) });
 export const TeamIdParams = z.object({ teamId: z.string().regex(new RegExp(`^team_${ID_BODY}$`), "must be a team id (team_...)") });
 export const MemberParams = TeamIdParams.extend({ userId: z.string().regex(new RegExp(`^usr_${ID_BODY}$`), "must be a user id (usr_...)") });
+export const InvitationParams = TeamIdParams.extend({ invitationId: z.string().regex(new RegExp(`^inv_${ID_BODY}$`), "must be an invitation id (inv_...)") });
 export const KeyParams = z.object({ keyId: z.string().regex(new RegExp(`^key_${ID_BODY}$`), "must be an API key id (key_...)") });
 export const AddMemberBody = z.strictObject({ email: Email, role: z.enum(ROLES).default("member") });
 export const ChangeRoleBody = z.strictObject({ role: z.enum(ROLES) });
@@ -54,7 +55,7 @@ export const accountRoutes = [
     auth: "none",
     body: LoginBody,
     responses: { 200: { description: "Session token", schema: z.object({ token: z.string() }) }, 401: { description: '{"error":"Invalid email or password"}' } },
-    handler: async ({ env, request, body, requestId }) => json(await login(env, request, body, requestId)),
+    handler: async ({ env, exec, request, body, requestId }) => json(await login(env, exec, request, body, requestId)),
   }),
   defineRoute({
     method: "POST",
@@ -133,6 +134,16 @@ export const accountRoutes = [
     params: MemberParams,
     responses: { 200: { description: "Removed", schema: z.object({ member: Member }) } },
     handler: async ({ env, auth, params, requestId }) => json(await removeMember({ db: env.DB, user: auth, requestId }, params.teamId, params.userId)),
+  }),
+  defineRoute({
+    method: "DELETE",
+    path: "/teams/:teamId/invitations/:invitationId",
+    tag: "Teams",
+    summary: "Withdraw a pending invitation (owner/admin); its seat frees at once",
+    auth: "user",
+    params: InvitationParams,
+    responses: { 200: { description: "Withdrawn", schema: z.object({ cancelled: z.literal(true) }) } },
+    handler: async ({ env, auth, params, requestId }) => json(await cancelInvitation({ db: env.DB, user: auth, requestId }, params.teamId, params.invitationId)),
   }),
   defineRoute({
     method: "POST",

@@ -98,9 +98,19 @@ export async function addMember(ctx: Context, teamId: string, emailInput: string
         .bind(teamId, now, teamId, user.id, role, limit),
       auditStatement(ctx.db, { teamId, actor, action: "member.added", targetType: "user", targetId: user.id, requestId: ctx.requestId, metadata: { role } }, now, { onlyIfChanged: true }),
     ]);
-    if (!insert?.meta.changes) throw new PlanLimitError("members", max, team.plan);
+    if (!insert?.meta.changes) {
+      // A concurrent add of the same user, or the seat limit.
+      const joined = await ctx.db.prepare("SELECT 1 FROM memberships WHERE team_id = ? AND user_id = ?").bind(teamId, user.id).first();
+      if (joined) throw Errors.conflict("Already a member of this team");
+      throw new PlanLimitError("members", max, team.plan);
+    }
     return { member: { userId: user.id, email: user.email, role, createdAt: now } };
   }
+  const pending = await ctx.db
+    .prepare("SELECT id FROM invitations WHERE team_id = ? AND email = ? AND accepted_at IS NULL AND expires_at > ?")
+    .bind(teamId, email, now)
+    .first();
+  if (pending) throw Errors.conflict("An invitation for this email is already pending");
   const acceptToken = `tvinv_${bytesToBase64Url(crypto.getRandomValues(new Uint8Array(32)))}`;
   const id = newId.invitation();
   const expiresAt = new Date(Date.now() + INVITATION_TTL_MS).toISOString();
@@ -128,7 +138,7 @@ export async function acceptInvitation(ctx: Context, token: string) {
   const now = new Date().toISOString();
   const actor = { type: "user" as const, id: ctx.user.userId };
   const [used] = await ctx.db.batch([
-    ctx.db.prepare("UPDATE invitations SET accepted_at = ? WHERE id = ? AND accepted_at IS NULL").bind(now, row.id),
+    ctx.db.prepare("UPDATE invitations SET accepted_at = ?1 WHERE id = ?2 AND accepted_at IS NULL AND expires_at > ?1").bind(now, row.id),
     ctx.db
       .prepare("INSERT OR IGNORE INTO memberships (team_id, user_id, role, created_at) SELECT ?, ?, ?, ? WHERE changes() > 0")
       .bind(row.team_id, ctx.user.userId, row.role, now),
@@ -175,4 +185,16 @@ export async function removeMember(ctx: Context, teamId: string, userId: string)
   ]);
   if (!removed?.meta.changes) throw Errors.conflict("The last owner cannot be removed");
   return { member: memberView(target) };
+}
+
+/** Withdraws a pending invitation (its seat frees at once). */
+export async function cancelInvitation(ctx: Context, teamId: string, invitationId: string) {
+  await requireRole(ctx.db, teamId, ctx.user.userId, "admin");
+  const now = new Date().toISOString();
+  const [removed] = await ctx.db.batch([
+    ctx.db.prepare("DELETE FROM invitations WHERE id = ? AND team_id = ? AND accepted_at IS NULL").bind(invitationId, teamId),
+    auditStatement(ctx.db, { teamId, actor: { type: "user", id: ctx.user.userId }, action: "invitation.revoked", targetType: "invitation", targetId: invitationId, requestId: ctx.requestId }, now, { onlyIfChanged: true }),
+  ]);
+  if (!removed?.meta.changes) throw Errors.notFound("Invitation not found");
+  return { cancelled: true as const };
 }

@@ -13,7 +13,9 @@ export interface SignedUp {
 /** A fresh user with a Free team, signed in. */
 export async function signupUser(label = "user"): Promise<SignedUp> {
   const email = `${label}-${Date.now()}-${++counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
-  const res = await call("POST", "/auth/signup", { body: { email, password: PASSWORD, teamName: `${label} team` } });
+  // Each test user signs up from its own address, as real clients do (sign-up is limited per address).
+  const address = `198.51.100.${counter % 250}`;
+  const res = await call("POST", "/auth/signup", { body: { email, password: PASSWORD, teamName: `${label} team` }, headers: { "cf-connecting-ip": address } });
   if (res.status !== 201) throw new Error(`signup failed: ${res.status} ${res.text}`);
   return { ...res.json, email };
 }

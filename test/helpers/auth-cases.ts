@@ -7,7 +7,8 @@ export function samplePath(route: AnyRoute): string {
   return route.path
     .replace(":id", "tok_01jrx7m2k0000000000000000a")
     .replace(":teamId", "team_01jrx7m2k0000000000000000a")
-    .replace(":keyId", "key_01jrx7m2k0000000000000000a");
+    .replace(":keyId", "key_01jrx7m2k0000000000000000a")
+    .replace(":invitationId", "inv_01jrx7m2k0000000000000000a");
 }
 
 /** Seed 002's exact auth failures, asserted on every API-key route of the table. */
