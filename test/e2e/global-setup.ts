@@ -18,6 +18,7 @@ declare module "vitest" {
   export interface ProvidedContext {
     baseUrl: string;
     adminToken: string;
+    jwtSecret: string;
     logFile: string;
     persistDir: string;
     /** The fake third-party APIs (test/fakes/upstream.ts) on 127.0.0.1. */
@@ -58,9 +59,11 @@ export default async function setup({ provide }: TestProject) {
   const logFile = join(tempDir, "server.log");
   const varsFile = join(tempDir, "dev.vars");
   const adminToken = `tvadm_${randomBytes(32).toString("hex")}`;
+  // Known to the tests only to forge an expired session token signed with the real secret.
+  const jwtSecret = randomBytes(32).toString("hex");
   writeFileSync(
     varsFile,
-    [`VAULT_MASTER_KEY=${randomBytes(32).toString("hex")}`, `ADMIN_TOKEN=${adminToken}`, `JWT_SECRET=${randomBytes(32).toString("hex")}`, "ALLOW_PRIVATE_TARGETS=true", ""].join("\n"),
+    [`VAULT_MASTER_KEY=${randomBytes(32).toString("hex")}`, `ADMIN_TOKEN=${adminToken}`, `JWT_SECRET=${jwtSecret}`, "ALLOW_PRIVATE_TARGETS=true", ""].join("\n"),
     { mode: 0o600 },
   );
   const port = await freePort();
@@ -119,6 +122,7 @@ export default async function setup({ provide }: TestProject) {
 
   provide("baseUrl", baseUrl);
   provide("adminToken", adminToken);
+  provide("jwtSecret", jwtSecret);
   provide("logFile", logFile);
   provide("persistDir", persistDir);
   provide("upstreamUrl", upstream.url);
