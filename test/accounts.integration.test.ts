@@ -262,6 +262,20 @@ describe("invitation lifecycle", () => {
     expect((await asUser(invitee.token, "POST", "/invitations/accept", { token: first.json.acceptToken })).status).toBe(404);
   });
 
+  it("voids an invitation whose sender can no longer manage members", async () => {
+    const owner = await signupUser("owner");
+    const t = owner.team.id;
+    await call("PATCH", `/admin/teams/${t}`, { admin: true, body: { plan: "pro" } });
+    const admin = await signupUser("admin");
+    await asUser(owner.token, "POST", `/teams/${t}/members`, { email: admin.email, role: "admin" });
+    const email = `invitee-${crypto.randomUUID().slice(0, 8)}@example.com`;
+    const invite = await asUser(admin.token, "POST", `/teams/${t}/members`, { email });
+    expect(invite.status).toBe(201);
+    await asUser(owner.token, "DELETE", `/teams/${t}/members/${admin.user.id}`);
+    const invitee = (await call("POST", "/auth/signup", { body: { email, password: PASSWORD, teamName: "x" }, headers: anyAddress() })).json;
+    expect((await asUser(invitee.token, "POST", "/invitations/accept", { token: invite.json.acceptToken })).status).toBe(404);
+  });
+
   it("refuses an expired invitation", async () => {
     const owner = await signupUser("owner");
     const email = `late-${crypto.randomUUID().slice(0, 8)}@example.com`;

@@ -138,7 +138,13 @@ export async function acceptInvitation(ctx: Context, token: string) {
   const now = new Date().toISOString();
   const actor = { type: "user" as const, id: ctx.user.userId };
   const [used] = await ctx.db.batch([
-    ctx.db.prepare("UPDATE invitations SET accepted_at = ?1 WHERE id = ?2 AND accepted_at IS NULL AND expires_at > ?1").bind(now, row.id),
+    // Valid only while unexpired and while its sender can still manage members of the team.
+    ctx.db
+      .prepare(
+        `UPDATE invitations SET accepted_at = ?1 WHERE id = ?2 AND accepted_at IS NULL AND expires_at > ?1
+           AND EXISTS (SELECT 1 FROM memberships m WHERE m.team_id = invitations.team_id AND m.user_id = invitations.invited_by AND m.role IN ('owner', 'admin'))`,
+      )
+      .bind(now, row.id),
     ctx.db
       .prepare("INSERT OR IGNORE INTO memberships (team_id, user_id, role, created_at) SELECT ?, ?, ?, ? WHERE changes() > 0")
       .bind(row.team_id, ctx.user.userId, row.role, now),
