@@ -24,7 +24,8 @@ export const CreateTokenBody = z.strictObject({
     .max(MAX_TOKEN_VALUE_BYTES, `value must be at most ${MAX_TOKEN_VALUE_BYTES} bytes`)
     // Stored exactly: a string that is not valid Unicode would come back altered.
     .refine((v) => !LONE_SURROGATE.test(v), "value must be valid Unicode text")
-    .refine((v) => new TextEncoder().encode(v).byteLength <= MAX_TOKEN_VALUE_BYTES, {
+    // Longer in characters is already reported by max(); this catches multi-byte text.
+    .refine((v) => v.length > MAX_TOKEN_VALUE_BYTES || new TextEncoder().encode(v).byteLength <= MAX_TOKEN_VALUE_BYTES, {
       message: `value must be at most ${MAX_TOKEN_VALUE_BYTES} bytes`,
     }),
 });
