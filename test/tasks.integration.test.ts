@@ -70,7 +70,7 @@ describe("creating tasks", () => {
 
   it("refuses private targets unless ALLOW_PRIVATE_TARGETS is true", async () => {
     const team = await newTeam();
-    const auth = { apiKeyId: team.apiKey.id, scopes: ALL_SCOPES, lastUsedAt: null, team: { id: team.team.id, name: "t", plan: "pro" as const, keySalt: "", createdAt: "" } };
+    const auth = { apiKeyId: team.apiKey.id, scopes: ALL_SCOPES, team: { id: team.team.id, name: "t", plan: "pro" as const, keySalt: "", createdAt: "" } };
     const strict = { ...env, ALLOW_PRIVATE_TARGETS: "false" };
     for (const url of ["http://127.0.0.1:9/x", "http://169.254.169.254/latest", "http://[::ffff:10.0.0.1]/"]) {
       await expect(createTask(strict, auth, base(url), undefined)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/^targetUrl /) });
@@ -84,7 +84,7 @@ describe("creating tasks", () => {
     const sent: unknown[] = [];
     // A pass-through wrapper around the real queue binding that records what is sent.
     const recording = { ...env, TASKS: { send: (body: QueueMessage, options?: QueueSendOptions) => (sent.push(body), env.TASKS.send(body, options)) } as Queue<QueueMessage> };
-    const auth = { apiKeyId: team.apiKey.id, scopes: ALL_SCOPES, lastUsedAt: null, team: { id: team.team.id, name: "t", plan: "pro" as const, keySalt: "", createdAt: "" } };
+    const auth = { apiKeyId: team.apiKey.id, scopes: ALL_SCOPES, team: { id: team.team.id, name: "t", plan: "pro" as const, keySalt: "", createdAt: "" } };
     const { task } = await createTask(recording, auth, { ...base(upstreamNamespace().url("ok")), headers: { Authorization: `Bearer ${ref}` } }, undefined);
     expect(sent).toEqual([{ type: "task.execute", taskId: task.id, teamId: team.team.id }]);
     const row = await env.DB.prepare("SELECT * FROM tasks WHERE id = ?").bind(task.id).first();

@@ -67,7 +67,6 @@ export interface ApiKeyAuth {
   apiKeyId: string;
   scopes: readonly Scope[];
   team: AuthenticatedTeam;
-  lastUsedAt: string | null;
 }
 
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -104,7 +103,6 @@ interface KeyRow {
   key_id: string;
   scopes: string;
   revoked_at: string | null;
-  last_used_at: string | null;
   team_id: string;
   team_name: string;
   plan: Plan;
@@ -117,7 +115,6 @@ export interface KeyRecord {
   apiKeyId: string;
   scopes: Scope[];
   revoked: boolean;
-  lastUsedAt: string | null;
   team: AuthenticatedTeam;
 }
 
@@ -125,7 +122,7 @@ export interface KeyRecord {
 export async function loadKeyRecord(db: D1Database, keyHash: string): Promise<KeyRecord | null> {
   const row = await db
     .prepare(
-      `SELECT k.id AS key_id, k.scopes, k.revoked_at, k.last_used_at, t.id AS team_id, t.name AS team_name, t.plan, t.key_salt, t.created_at AS team_created_at
+      `SELECT k.id AS key_id, k.scopes, k.revoked_at, t.id AS team_id, t.name AS team_name, t.plan, t.key_salt, t.created_at AS team_created_at
        FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.key_hash = ?`,
     )
     .bind(keyHash)
@@ -135,7 +132,6 @@ export async function loadKeyRecord(db: D1Database, keyHash: string): Promise<Ke
     apiKeyId: row.key_id,
     scopes: parseScopes(row.scopes),
     revoked: row.revoked_at !== null,
-    lastUsedAt: row.last_used_at,
     team: { id: row.team_id, name: row.team_name, plan: row.plan, keySalt: row.key_salt, createdAt: row.team_created_at },
   };
 }
@@ -152,7 +148,7 @@ export async function authenticateApiKey(env: Pick<Env, "RATE_LIMITER">, headers
   const admitted = await teamGate(env, teamIdOfKey(key)).admit(await sha256Hex(key));
   if (!admitted) throw Errors.invalidApiKey();
   const { record, decision, touch } = admitted;
-  return { auth: { apiKeyId: record.apiKeyId, scopes: record.scopes, lastUsedAt: record.lastUsedAt, team: record.team }, decision, touch };
+  return { auth: { apiKeyId: record.apiKeyId, scopes: record.scopes, team: record.team }, decision, touch };
 }
 
 export interface ApiKeyRow {

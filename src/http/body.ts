@@ -1,5 +1,6 @@
 import { z } from "zod";
 import { ApiError, zodIssues } from "./errors";
+import { readUpTo } from "./stream";
 
 export const DEFAULT_MAX_BODY_BYTES = 512 * 1024;
 
@@ -39,34 +40,8 @@ function tooLarge(maxBytes: number) {
 }
 
 async function readLimited(request: Request, maxBytes: number): Promise<string> {
-  if (!request.body) return "";
-  const reader = request.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    total += value.byteLength;
-    if (total > maxBytes) {
-      // Drain (bounded) rather than cancel: cancelling a request body mid-upload can take the
-      // local runtime's connection down with it and fail the next, innocent request.
-      let drained = total;
-      while (drained < maxBytes * 4) {
-        const next = await reader.read();
-        if (next.done) break;
-        drained += next.value.byteLength;
-      }
-      if (drained >= maxBytes * 4) await reader.cancel();
-      throw tooLarge(maxBytes);
-    }
-    chunks.push(value);
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const { bytes, overflowed } = await readUpTo(request.body, maxBytes, "drain");
+  if (overflowed) throw tooLarge(maxBytes);
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {

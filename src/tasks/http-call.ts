@@ -1,3 +1,4 @@
+import { readUpTo } from "../http/stream";
 import { checkOutboundUrl } from "./ssrf";
 
 /**
@@ -83,31 +84,8 @@ export async function callOut(req: CallRequest): Promise<CallOutcome> {
 }
 
 async function readCapped(response: Response, limit: number): Promise<{ text: string; bytes: number; truncated: boolean }> {
-  if (!response.body) return { text: "", bytes: 0, truncated: false };
-  const reader = response.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let total = 0;
-  let truncated = false;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    if (total + value.byteLength > limit) {
-      chunks.push(value.subarray(0, limit - total));
-      total = limit;
-      truncated = true;
-      await reader.cancel();
-      break;
-    }
-    chunks.push(value);
-    total += value.byteLength;
-  }
-  const bytes = new Uint8Array(total);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
-  return { text: new TextDecoder().decode(bytes), bytes: total, truncated };
+  const { bytes, overflowed } = await readUpTo(response.body, limit, "cancel");
+  return { text: new TextDecoder().decode(bytes), bytes: bytes.byteLength, truncated: overflowed };
 }
 
 /**

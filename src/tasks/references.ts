@@ -1,3 +1,4 @@
+import { bytesToBase64, utf8 } from "../encoding";
 import { ID_BODY } from "../ids";
 
 /**
@@ -46,15 +47,9 @@ export const REDACTED = "[REDACTED]";
 /** Values shorter than this are not redacted: they would match ordinary text. */
 export const MIN_REDACT_LENGTH = 6;
 
-function base64Of(text: string): string {
-  let bin = "";
-  for (const b of new TextEncoder().encode(text)) bin += String.fromCharCode(b);
-  return btoa(bin);
-}
-
 /** The forms in which a target may echo a secret: raw, JSON-escaped, URL-encoded, base64 (std and url-safe). */
 function forms(secret: string): string[] {
-  const b64 = base64Of(secret);
+  const b64 = bytesToBase64(utf8.encode(secret));
   const all = [
     secret,
     JSON.stringify(secret).slice(1, -1),

@@ -128,17 +128,16 @@ export async function getApiKey(db: D1Database, keyId: string): Promise<ApiKeyRo
  */
 export async function revokeApiKey(env: Pick<Env, "DB" | "RATE_LIMITER">, caller: Caller, keyId: string) {
   const db = env.DB;
-  const row = await getApiKey(db, keyId);
+  const row = await db.prepare(`SELECT ${KEY_COLUMNS}, key_hash FROM api_keys WHERE id = ?`).bind(keyId).first<ApiKeyRow & { key_hash: string }>();
   if (!row) throw Errors.notFound("API key not found");
-  const hash = await db.prepare("SELECT key_hash FROM api_keys WHERE id = ?").bind(keyId).first<string>("key_hash");
-  if (hash) await teamGate(env, row.team_id).revokeKey(hash);
-  if (!row.revoked_at) {
-    const at = new Date().toISOString();
-    await db.batch([
-      db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").bind(at, keyId),
-      auditStatement(db, { teamId: row.team_id, actor: caller.actor, action: "apikey.revoked", targetType: "api_key", targetId: keyId, requestId: caller.requestId }, at, { onlyIfChanged: true }),
-    ]);
-  }
-  const after = await db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = ?`).bind(keyId).first<ApiKeyRow>();
-  return apiKeyView(after ?? row);
+  await teamGate(env, row.team_id).revokeKey(row.key_hash);
+  if (row.revoked_at) return apiKeyView(row);
+  const at = new Date().toISOString();
+  const [update] = await db.batch([
+    db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").bind(at, keyId),
+    auditStatement(db, { teamId: row.team_id, actor: caller.actor, action: "apikey.revoked", targetType: "api_key", targetId: keyId, requestId: caller.requestId }, at, { onlyIfChanged: true }),
+  ]);
+  // A concurrent revocation won: report the time it recorded.
+  if (!update?.meta.changes) return apiKeyView((await getApiKey(db, keyId)) ?? row);
+  return apiKeyView({ ...row, revoked_at: at });
 }
