@@ -4,7 +4,7 @@ import { getPath, renderTemplate, TemplateError } from "../src/tasks/paths";
 import { effectivePollConfig, mayForwardCredentials, PROVIDERS } from "../src/tasks/providers";
 import { credentialHeaderNames, redact, referencesIn, substitute } from "../src/tasks/references";
 import { retryAfterSeconds } from "../src/tasks/runner";
-import { checkOutboundUrl } from "../src/tasks/ssrf";
+import { checkOutboundUrl } from "../src/outbound/url-policy";
 import { signatureHeader, verifySignature } from "../src/webhooks/signature";
 
 const T1 = "tok_01jrx7m2k0000000000000000a";

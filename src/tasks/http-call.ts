@@ -1,5 +1,5 @@
 import { readUpTo } from "../http/stream";
-import { checkOutboundUrl } from "./ssrf";
+import { checkOutboundUrl } from "../outbound/url-policy";
 
 /**
  * One outbound HTTP exchange on behalf of a task: a per-attempt timeout, redirects followed

@@ -9,7 +9,7 @@ import { getPath, renderTemplate, TemplateError } from "./paths";
 import { mayForwardCredentials, type PollConfig } from "./providers";
 import { credentialHeaderNames, redact, referencesIn, substitute } from "./references";
 import { allowPrivateTargets, delayFor } from "./service";
-import { checkOutboundUrl } from "./ssrf";
+import { checkOutboundUrl } from "../outbound/url-policy";
 
 /**
  * Executes tasks from queue messages. Every step is guarded by the task's status in D1, so a

@@ -8,7 +8,7 @@ import { PLANS } from "../plans";
 import { isFinal, taskSummary, taskView, type RetryBackoff, type TaskRow, type TaskStatus } from "./model";
 import { effectivePollConfig, type PollConfig } from "./providers";
 import { malformedReferences, referencesIn } from "./references";
-import { checkOutboundUrl } from "./ssrf";
+import { checkOutboundUrl } from "../outbound/url-policy";
 
 /** The queue's longest delivery delay; longer delays are re-enqueued when they come due. */
 export const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;

@@ -4,7 +4,7 @@ import { callOut } from "../tasks/http-call";
 import { isFinal, taskView, type TaskRow } from "../tasks/model";
 import type { StepResult } from "../tasks/runner";
 import { allowPrivateTargets } from "../tasks/service";
-import { checkOutboundUrl } from "../tasks/ssrf";
+import { checkOutboundUrl } from "../outbound/url-policy";
 import { webhookSecret } from "./secret";
 import { signatureHeader } from "./signature";
 
