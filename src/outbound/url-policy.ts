@@ -4,6 +4,12 @@
  * other special-purpose addresses, in IPv4 or IPv6 (mapped, compatible, NAT64 and 6to4 forms
  * included), are refused. The URL parser normalises odd IPv4 literals (decimal, hex, octal,
  * short forms) to dotted quads before these checks run.
+ *
+ * Host names are normalised before any check: the URL parser percent-decodes them
+ * (`localhost%2e%2e` is `localhost..`) and applies IDNA (full-width letters, soft hyphens,
+ * punycode); then letters are lower-cased, the one trailing dot of a fully qualified name is
+ * stripped, and a name with an empty label (`localhost..`, `a..b`, `.a`) is refused outright,
+ * private targets allowed or not.
  */
 export type UrlVerdict = { ok: true; url: URL } | { ok: false; reason: string };
 
@@ -20,8 +26,9 @@ export function checkOutboundUrl(raw: string, allowPrivate: boolean): UrlVerdict
   if (url.protocol !== "http:" && url.protocol !== "https:") return { ok: false, reason: "must use http or https" };
   if (url.username || url.password) return { ok: false, reason: "must not contain credentials (user:password@)" };
   if (!url.hostname) return { ok: false, reason: "must have a host" };
+  const host = normalizeHost(url.hostname);
+  if (host === undefined) return { ok: false, reason: "must not have an empty label in its host name" };
   if (allowPrivate) return { ok: true, url };
-  const host = url.hostname.toLowerCase().replace(/\.$/, "");
   if (BLOCKED_HOSTS.has(host) || BLOCKED_HOST_SUFFIXES.some((s) => host.endsWith(s))) {
     return { ok: false, reason: "points to a local or internal host" };
   }
@@ -31,8 +38,29 @@ export function checkOutboundUrl(raw: string, allowPrivate: boolean): UrlVerdict
     if (isBlockedIpv4(host.split(".").map(Number))) return { ok: false, reason: "points to a private or reserved address" };
   } else if (!host.includes(".")) {
     return { ok: false, reason: "must be a fully qualified host name" };
+  } else if (NUMERIC_LABEL.test(host.slice(host.lastIndexOf(".") + 1))) {
+    // The parser turns every name ending in a number into an IPv4 address; anything left is a trick.
+    return { ok: false, reason: "is not a valid IP address" };
   }
   return { ok: true, url };
+}
+
+/** A label the URL parser reads as a number (decimal, octal or hex). */
+const NUMERIC_LABEL = /^(?:\d+|0x[0-9a-f]*)$/;
+
+/**
+ * The host name as the policy compares it: lower-cased, the trailing dot of a fully qualified
+ * name stripped (`a.b.` and `a.b` name the same host). Undefined when a label is empty (`a..b`,
+ * `.a`, `a..`, `.`): such names mean only what some resolver decides to make of them. IPv6
+ * literals (`[...]`) are returned as they are.
+ */
+export function normalizeHost(hostname: string): string | undefined {
+  const lower = hostname.toLowerCase();
+  if (lower.startsWith("[")) return lower;
+  // One trailing dot is the DNS root; any more is an empty label.
+  const name = lower.endsWith(".") ? lower.slice(0, -1) : lower;
+  if (name.split(".").some((label) => label === "")) return undefined;
+  return name;
 }
 
 export function isBlockedIpv4([a = 0, b = 0, c = 0]: number[]): boolean {
