@@ -4,6 +4,7 @@ import { defineRoute } from "../http/route";
 import { isoDate, PageQuery, Pagination } from "../http/schemas";
 import { ID_BODY } from "../ids";
 import { createToken, getToken, listTokens, revokeToken, tokenView, type TokenCaller } from "../vault/tokens";
+import { HEADER_VALUE_RULE, isHeaderSafeValue } from "../vault/values";
 import type { ApiKeyAuth } from "../auth/apikeys";
 
 export const MAX_TOKEN_VALUE_BYTES = 64 * 1024;
@@ -27,7 +28,10 @@ export const CreateTokenBody = z.strictObject({
     // Longer in characters is already reported by max(); this catches multi-byte text.
     .refine((v) => v.length > MAX_TOKEN_VALUE_BYTES || new TextEncoder().encode(v).byteLength <= MAX_TOKEN_VALUE_BYTES, {
       message: `value must be at most ${MAX_TOKEN_VALUE_BYTES} bytes`,
-    }),
+    })
+    // Every token can be referenced from a header: refuse what a header cannot carry intact
+    // (emptiness is min()'s to report).
+    .refine((v) => v === "" || isHeaderSafeValue(v), HEADER_VALUE_RULE),
 });
 export type CreateTokenBody = z.infer<typeof CreateTokenBody>;
 

@@ -1,13 +1,13 @@
 import { readUpTo } from "../http/stream";
 import { checkOutboundUrl } from "../outbound/url-policy";
+import { isSendableHeaderValue } from "../vault/values";
 
 /**
  * One outbound HTTP exchange on behalf of a task: a per-attempt timeout, redirects followed
  * by hand (each hop re-checked against the URL policy; credential headers dropped as soon as
  * a hop leaves the original origin), and the response body read up to a limit.
  */
-export const RESULT_BODY_LIMIT = 64 * 1024;
-/** How much of a body is read: enough past the stored limit to redact a secret straddling it. */
+/** How much of a body is read: enough past the stored limit (RESULT_BODY_LIMIT in outbound/redact) to redact a secret straddling it. */
 export const READ_LIMIT = 2 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 /** Headers that never follow a redirect to another origin, as in the Fetch standard. */
@@ -37,6 +37,12 @@ export async function callOut(req: CallRequest): Promise<CallOutcome> {
   // The target is checked again at execution: the policy may have changed since creation.
   const first = checkOutboundUrl(req.url, req.allowPrivate);
   if (!first.ok) return { kind: "blocked", message: `target URL ${first.reason}`, durationMs: 0 };
+  // A value the runtime cannot send as is would be logged by it in full, and echoed back in a
+  // form redaction cannot recognise: refuse before fetch, naming the header, never the value.
+  const unsendable = Object.entries(req.headers).find(([, value]) => !isSendableHeaderValue(value));
+  if (unsendable) {
+    return { kind: "blocked", message: `request not sent: header ${unsendable[0]} has a value that is not printable ASCII (RFC 9110 header field value)`, durationMs: 0 };
+  }
   const signal = AbortSignal.timeout(req.timeoutMs);
   const origin = new URL(req.url).origin;
   let url = req.url;
@@ -86,16 +92,4 @@ export async function callOut(req: CallRequest): Promise<CallOutcome> {
 async function readCapped(response: Response, limit: number): Promise<{ text: string; bytes: number; truncated: boolean }> {
   const { bytes, overflowed } = await readUpTo(response.body, limit, "cancel");
   return { text: new TextDecoder().decode(bytes), bytes: bytes.byteLength, truncated: overflowed };
-}
-
-/**
- * What is stored of a body: redacted first (over everything read), then cut to the stored
- * limit, so a secret straddling the cut cannot leave a prefix behind.
- */
-export function storedBody(text: string, readTruncated: boolean, redactText: (t: string) => string): { body: string; truncated: boolean } {
-  const redacted = redactText(text);
-  const bytes = new TextEncoder().encode(redacted);
-  if (bytes.byteLength <= RESULT_BODY_LIMIT) return { body: redacted, truncated: readTruncated };
-  // Cut on a character boundary.
-  return { body: new TextDecoder().decode(bytes.subarray(0, RESULT_BODY_LIMIT)).replace(/\uFFFD$/, ""), truncated: true };
 }

@@ -1,4 +1,3 @@
-import { bytesToBase64, utf8 } from "../encoding";
 import { ID_BODY } from "../ids";
 
 /**
@@ -40,31 +39,5 @@ export function substitute(headers: Record<string, string>, values: ReadonlyMap<
       return resolved;
     });
   }
-  return out;
-}
-
-export const REDACTED = "[REDACTED]";
-/** Values shorter than this are not redacted: they would match ordinary text. */
-export const MIN_REDACT_LENGTH = 6;
-
-/** The forms in which a target may echo a secret: raw, JSON-escaped, URL-encoded, base64 (std and url-safe). */
-function forms(secret: string): string[] {
-  const b64 = bytesToBase64(utf8.encode(secret));
-  const all = [
-    secret,
-    JSON.stringify(secret).slice(1, -1),
-    encodeURIComponent(secret),
-    b64,
-    b64.replace(/=+$/, ""),
-    b64.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, ""),
-  ];
-  return [...new Set(all)].filter((f) => f.length >= MIN_REDACT_LENGTH);
-}
-
-/** Replaces every occurrence of a resolved secret (in any of its usual encodings), longest first. */
-export function redact(text: string, secrets: Iterable<string>): string {
-  const patterns = [...secrets].filter((s) => s.length >= MIN_REDACT_LENGTH).flatMap(forms).sort((a, b) => b.length - a.length);
-  let out = text;
-  for (const pattern of patterns) out = out.split(pattern).join(REDACTED);
   return out;
 }

@@ -3,11 +3,12 @@ import { newId } from "../ids";
 import { log } from "../log";
 import { VaultDecryptError, type TeamKeyMaterial } from "../vault/cipher";
 import { resolveTokens, TokenUnavailableError } from "../vault/tokens";
-import { callOut, storedBody, type CallOutcome } from "./http-call";
+import { redact, storedBody } from "../outbound/redact";
+import { callOut, type CallOutcome } from "./http-call";
 import { backoffSeconds, isFinal, type PollState, type TaskResult, type TaskRow, type TaskStatus } from "./model";
 import { getPath, renderTemplate, TemplateError } from "./paths";
 import { mayForwardCredentials, type PollConfig } from "./providers";
-import { credentialHeaderNames, redact, referencesIn, substitute } from "./references";
+import { credentialHeaderNames, referencesIn, substitute } from "./references";
 import { allowPrivateTargets, delayFor } from "./service";
 import { checkOutboundUrl } from "../outbound/url-policy";
 
@@ -153,7 +154,8 @@ export function retryAfterSeconds(header: string | undefined): number | undefine
 }
 
 function toResult(outcome: Extract<CallOutcome, { kind: "response" }>, secrets: string[]): TaskResult {
-  const headers = Object.fromEntries(Object.entries(outcome.headers).map(([k, v]) => [k, redact(v, secrets)]));
+  // Names too: a target can answer with a header named after the secret.
+  const headers = Object.fromEntries(Object.entries(outcome.headers).map(([k, v]) => [redact(k, secrets), redact(v, secrets)]));
   const { body, truncated } = storedBody(outcome.body, outcome.truncated, (text) => redact(text, secrets));
   return { statusCode: outcome.status, headers, body, truncated, durationMs: outcome.durationMs };
 }
