@@ -13,6 +13,10 @@
  *   /ns/<id>/big/<bytes>            a body of that many bytes
  *   /ns/<id>/echo-at/<offset>       <offset> filler bytes, then the Authorization header (tests redaction at the cut)
  *   /ns/<id>/echo-b64               the Authorization header's value, base64-encoded
+ *   /ns/<id>/echo-encoded           the Authorization header's value (without "Bearer ") in every form of
+ *                                   test/helpers/encodings.ts: in a JSON body ({"state":"done","forms":{...}},
+ *                                   each form written raw where JSON allows), in header values, and as
+ *                                   header names (x-<secret>, x-<hex>); ?status=<code> answers that status
  *   fal queue API:        POST /ns/<id>/fal/<model...>            (model "fail" fails on the result fetch;
  *                                                                 ?foreign=1 returns status/response URLs on another origin)
  *                         GET  /ns/<id>/fal/requests/<rid>/status  IN_QUEUE, IN_PROGRESS, then COMPLETED
@@ -23,6 +27,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { echoForms } from "../helpers/encodings";
 
 export interface RecordedRequest {
   method: string;
@@ -92,6 +97,8 @@ export async function startUpstream(port = 0): Promise<Upstream> {
         return send(res, 200, "x".repeat(Number(parts[1])));
       case "echo-at":
         return send(res, 200, "x".repeat(Number(parts[1])) + String(req.headers.authorization ?? "") + "-end");
+      case "echo-encoded":
+        return echoEncoded(res, String(req.headers.authorization ?? "").replace(/^Bearer /, ""), Number(url.searchParams.get("status") ?? 200));
       case "echo-b64":
         return send(res, 200, { seen: Buffer.from(String(req.headers.authorization ?? "").replace(/^Bearer /, "")).toString("base64") });
       case "redirect": {
@@ -123,6 +130,29 @@ export async function startUpstream(port = 0): Promise<Upstream> {
     records,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+
+/** A target that echoes a secret in every form a redactor must recognise (issue 9, finding 2). */
+function echoEncoded(res: ServerResponse, secret: string, status: number) {
+  const forms = echoForms(secret);
+  const isJsonText = (form: string) => {
+    try {
+      JSON.parse(`"${form}"`);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  // Written by hand so that each form appears in the body as is (JSON.stringify would escape some again).
+  const entries = Object.entries(forms).map(([name, form]) => `${JSON.stringify(name)}:${isJsonText(form) ? `"${form}"` : JSON.stringify(form)}`);
+  const body = `{"state":"done","forms":{${entries.join(",")}}}`;
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  Object.values(forms).forEach((form, i) => (headers[`x-echo-${i}`] = form));
+  for (const name of [`x-${secret}`, `x-${forms["hex lower"]}`]) if (TOKEN.test(name)) headers[name] = "1";
+  res.writeHead(status, headers);
+  res.end(body);
 }
 
 function fal(req: IncomingMessage, res: ServerResponse, parts: string[], base: string, url: URL, foreign: string, ns: string, bump: (k: string) => number) {
