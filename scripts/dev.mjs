@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Starts the vault locally: creates a git-ignored .dev.vars with random secrets when missing
 // (VAULT_MASTER_KEY, ADMIN_TOKEN, JWT_SECRET; missing ones are added to an existing file),
-// applies schema.sql to the local D1 database, then runs `wrangler dev` (D1, the rate-limit
+// applies pending migrations/ to the local D1 database, then runs `wrangler dev` (D1, the rate-limit
 // Durable Object and the queue all run locally). PORT (default 8787) and HOST are honoured;
 // TV_PERSIST_DIR moves local state elsewhere (the end-to-end tests use a temporary one).
 import { spawn, spawnSync } from "node:child_process";
@@ -36,17 +36,21 @@ function ensureDevVars() {
 const persistArgs = persistDir ? ["--persist-to", persistDir] : [];
 ensureDevVars();
 
-const schema = spawnSync(process.execPath, [wrangler, "d1", "execute", "DB", "--local", "--file", join(root, "schema.sql"), ...persistArgs], {
+// `wrangler d1 migrations apply` asks for confirmation only when stdin and stdout are a TTY;
+// with piped stdio it logs the question and proceeds, so this never waits for input.
+const migrate = spawnSync(process.execPath, [wrangler, "d1", "migrations", "apply", "DB", "--local", ...persistArgs], {
   cwd: root,
   env: childEnv,
   encoding: "utf8",
+  stdio: ["ignore", "pipe", "pipe"],
 });
-if (schema.status !== 0) {
-  console.error(schema.stdout, schema.stderr);
-  console.error("[dev] applying schema.sql to the local D1 database failed");
+if (migrate.status !== 0) {
+  console.error(migrate.stdout, migrate.stderr);
+  console.error("[dev] applying migrations to the local D1 database failed");
   process.exit(1);
 }
-console.log("[dev] schema.sql applied to the local D1 database");
+const applied = [...new Set(migrate.stdout.match(/\b\d{4}_[\w-]+\.sql\b/g) ?? [])];
+console.log(applied.length > 0 ? `[dev] applied ${applied.join(", ")} to the local D1 database` : "[dev] local D1 database is up to date");
 
 const args = [
   wrangler, "dev", "--port", port, "--ip", host, "--show-interactive-dev-session=false",
