@@ -194,9 +194,11 @@ export async function listTasks(db: D1Database, teamId: string, page: PageQuery 
   return { tasks: items.map(taskSummary), pagination };
 }
 
-/** Only a task that has not started can be cancelled (transitions.ts has the rule). */
+/**
+ * Only a task that has not started can be cancelled (transitions.ts has the rule). The guarded
+ * update goes first (it checks the team too); only a refusal reads the task, to say why.
+ */
 export async function cancelTask(db: D1Database, teamId: string, id: string) {
-  await loadTask(db, teamId, id);
   const updated = await cancel(db, teamId, id);
   if (!updated) {
     const now = await loadTask(db, teamId, id);
