@@ -1,7 +1,6 @@
 import type { Env } from "../env";
 import { newId } from "../ids";
-import type { Delivery } from "../queue/messages";
-import { ack } from "../queue/messages";
+import { ack, type Delivery } from "../queue/messages";
 import { VaultDecryptError, type TeamKeyMaterial } from "../vault/cipher";
 import { resolveTokens, TokenUnavailableError } from "../vault/tokens";
 import { afterAttempt, onClaimLost, onDelivery, type AttemptOutcome, type CallObservation } from "./decide";
