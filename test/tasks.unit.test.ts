@@ -3,7 +3,7 @@ import { backoffSeconds } from "../src/tasks/model";
 import { getPath, renderTemplate, TemplateError } from "../src/tasks/paths";
 import { effectivePollConfig, mayForwardCredentials, PROVIDERS } from "../src/tasks/providers";
 import { credentialHeaderNames, redact, referencesIn, substitute } from "../src/tasks/references";
-import { retryAfterSeconds } from "../src/tasks/runner";
+import { retryAfterSeconds } from "../src/tasks/decide";
 import { checkOutboundUrl } from "../src/tasks/ssrf";
 import { signatureHeader, verifySignature } from "../src/webhooks/signature";
 
