@@ -107,7 +107,7 @@ describe("migrations and schema.sql", () => {
   it("names migrations NNNN_name.sql in strictly increasing order, and the test database has them all", async () => {
     const names = env.TEST_MIGRATIONS.map((m) => m.name);
     expect(names.length).toBeGreaterThanOrEqual(1);
-    for (const name of names) expect(name).toMatch(/^\d{4}_[a-z0-9_]+\.sql$/);
+    for (const name of names) expect(name).toMatch(/^\d{4}_[\w-]+\.sql$/);
     const numbers = names.map((n) => Number(n.slice(0, 4)));
     expect(numbers).toEqual(numbers.map((_, i) => i + 1));
     // The setup file migrated env.DB, recording each migration as wrangler does.
