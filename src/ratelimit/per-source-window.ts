@@ -64,7 +64,7 @@ export class PerSourceWindow {
       allowed: true,
       limit,
       remaining: Math.max(0, Math.min(rule.perSource - fromSource - 1, rule.ceiling - spent - spends)),
-      reset: Math.ceil(((this.attempts.length > 1 ? oldest : now) + this.windowMs + 1) / 1000),
+      reset: Math.ceil((oldest + this.windowMs + 1) / 1000),
       retryAfter: 0,
     };
   }
