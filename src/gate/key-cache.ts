@@ -39,9 +39,13 @@ export class KeyCache {
     sql.exec("CREATE TABLE IF NOT EXISTS revoked_keys (key_hash TEXT PRIMARY KEY)");
   }
 
-  isRevoked(keyHash: string): boolean {
+  private tombstones(): Set<string> {
     this.revoked ??= new Set(this.sql.exec<{ key_hash: string }>("SELECT key_hash FROM revoked_keys").toArray().map((r) => r.key_hash));
-    return this.revoked.has(keyHash);
+    return this.revoked;
+  }
+
+  isRevoked(keyHash: string): boolean {
+    return this.tombstones().has(keyHash);
   }
 
   /** A record loaded within the cache lifetime, or undefined when it must be looked up. */
@@ -78,8 +82,7 @@ export class KeyCache {
 
   revoke(keyHash: string): void {
     this.sql.exec("INSERT OR IGNORE INTO revoked_keys (key_hash) VALUES (?)", keyHash);
-    this.isRevoked(keyHash);
-    this.revoked?.add(keyHash);
+    this.tombstones().add(keyHash);
     this.keys.delete(keyHash);
     this.generation++;
   }
