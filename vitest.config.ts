@@ -1,7 +1,7 @@
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
 import { readMigrations, readSchema } from "./scripts/d1-migrations.mjs";
-import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_MASTER_KEY_V1 } from "./test/helpers/constants";
+import { TEST_ADMIN_TOKEN, TEST_API_KEY_SECRET, TEST_JWT_SECRET, TEST_MASTER_KEY_V1 } from "./test/helpers/constants";
 
 /**
  * Two projects:
@@ -26,6 +26,9 @@ export default defineConfig({
                 VAULT_MASTER_KEYS: "",
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
                 JWT_SECRET: TEST_JWT_SECRET,
+                API_KEY_SECRET: TEST_API_KEY_SECRET,
+                // The built-in cut-off for keys issued before checksums (auth/legacy-keys.ts).
+                LEGACY_API_KEYS_BEFORE: "",
                 ALLOW_PRIVATE_TARGETS: "true",
                 // migrations/ (applied to DB by test/helpers/apply-migrations.ts) and schema.sql, split by wrangler.
                 TEST_MIGRATIONS: await readMigrations(),

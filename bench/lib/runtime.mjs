@@ -103,6 +103,7 @@ export function startMiniflare({ outDir, compatibilityDate }) {
     VAULT_MASTER_KEY: randomBytes(32).toString("hex"),
     ADMIN_TOKEN: `tvadm_${randomBytes(32).toString("hex")}`,
     JWT_SECRET: randomBytes(32).toString("hex"),
+    API_KEY_SECRET: randomBytes(32).toString("hex"),
     ALLOW_PRIVATE_TARGETS: "true",
   };
   const runtimeErrors = [];
@@ -127,7 +128,7 @@ export function startMiniflare({ outDir, compatibilityDate }) {
         compatibilityDate,
         bindings,
         d1Databases: { DB: "token-vault" },
-        durableObjects: { RATE_LIMITER: { className: "TeamRateLimiter", useSQLite: true } },
+        durableObjects: { TEAM_GATE: { className: "TeamGate", useSQLite: true }, LOGIN_THROTTLE: { className: "LoginThrottle", useSQLite: true } },
         queueProducers: { TASKS: { queueName: "token-vault-tasks" } },
         queueConsumers: {
           "token-vault-tasks": { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: "token-vault-tasks-dlq" },
@@ -143,7 +144,7 @@ export function startMiniflare({ outDir, compatibilityDate }) {
         routes: [`${BENCH_HOST}/*`],
         bindings,
         d1Databases: { DB: "token-vault" },
-        durableObjects: { RATE_LIMITER: { className: "TeamRateLimiter", scriptName: "token-vault", useSQLite: true } },
+        durableObjects: { TEAM_GATE: { className: "TeamGate", scriptName: "token-vault", useSQLite: true } },
       },
     ],
   });
