@@ -1,6 +1,13 @@
--- Token Vault D1 schema. Idempotent: safe to apply on every start and every deploy.
---   local:  npx wrangler d1 execute DB --local --file=schema.sql   (npm run dev does this)
---   remote: npx wrangler d1 execute DB --remote --file=schema.sql
+-- Token Vault D1 schema: the complete current schema, to read and review in one place.
+-- It is what applying every file in migrations/ in order to an empty database gives;
+-- test/schema.integration.test.ts fails when the two differ (tables, columns, indexes, checks).
+--
+-- Databases are created and upgraded by the migrations, not by this file:
+--   local:  npm run db:migrate:local    (npm run dev does this)
+--   remote: npm run db:migrate:remote
+-- A database built from this file has no record of applied migrations, so the next migration
+-- that adds a column would fail on it. To change the schema, add migrations/NNNN_name.sql and
+-- make the same change here.
 
 CREATE TABLE IF NOT EXISTS teams (
   id          TEXT PRIMARY KEY,

@@ -1,7 +1,7 @@
-import { readFileSync } from "node:fs";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineConfig } from "vitest/config";
-import { TEST_ADMIN_TOKEN, TEST_JWT_SECRET, TEST_MASTER_KEY_V1 } from "./test/helpers/constants";
+import { readMigrations, readSchema } from "./scripts/d1-migrations.mjs";
+import { TEST_ADMIN_TOKEN, TEST_API_KEY_SECRET, TEST_JWT_SECRET, TEST_MASTER_KEY_V1 } from "./test/helpers/constants";
 
 /**
  * Two projects:
@@ -15,17 +15,24 @@ export default defineConfig({
     projects: [
       {
         plugins: [
-          cloudflareTest(({ inject }) => ({
+          cloudflareTest(async ({ inject }) => ({
             wrangler: { configPath: "./wrangler.toml" },
             miniflare: {
+              // Empty databases for test/schema.integration.test.ts (migrations vs schema.sql).
+              d1Databases: { TEST_DB_MIGRATED: "test-db-migrated", TEST_DB_SCHEMA: "test-db-schema", TEST_DB_LEGACY: "test-db-legacy" },
               bindings: {
                 // Every secret is set here, so a developer's .dev.vars cannot change what the tests run with.
                 VAULT_MASTER_KEY: TEST_MASTER_KEY_V1,
                 VAULT_MASTER_KEYS: "",
                 ADMIN_TOKEN: TEST_ADMIN_TOKEN,
                 JWT_SECRET: TEST_JWT_SECRET,
+                API_KEY_SECRET: TEST_API_KEY_SECRET,
+                // The built-in cut-off for keys issued before checksums (auth/legacy-keys.ts).
+                LEGACY_API_KEYS_BEFORE: "",
                 ALLOW_PRIVATE_TARGETS: "true",
-                TEST_SCHEMA_SQL: readFileSync("./schema.sql", "utf8"),
+                // migrations/ (applied to DB by test/helpers/apply-migrations.ts) and schema.sql, split by wrangler.
+                TEST_MIGRATIONS: await readMigrations(),
+                TEST_SCHEMA: readSchema(),
                 // The fake third-party APIs (test/fakes/upstream.ts), started by the global setup.
                 UPSTREAM_URL: `http://127.0.0.1:${inject("upstreamPort")}`,
               },
@@ -37,7 +44,7 @@ export default defineConfig({
           // Worker logs are shown for failing tests only.
           silent: "passed-only",
           include: ["test/**/*.unit.test.ts", "test/**/*.integration.test.ts"],
-          setupFiles: ["test/helpers/apply-schema.ts"],
+          setupFiles: ["test/helpers/apply-migrations.ts"],
           globalSetup: ["test/fakes/global-setup.ts"],
           // Queue-driven tests wait on real deliveries (the local queue batches for up to 1 s).
           testTimeout: 30_000,

@@ -1,13 +1,13 @@
 /**
  * Bench-only Worker (never deployed). `npm run bench` bundles it with esbuild and runs it in
  * the same Miniflare instance as the real Worker, sharing its D1 database and its
- * TeamRateLimiter Durable Object class, so the vault and rate-limit code paths can be timed
+ * TeamGate Durable Object class, so the vault and rate-limit code paths can be timed
  * in isolation with the real bindings:
  *
  *   GET /noop                              nothing (the round-trip baseline)
  *   GET /d1                                one D1 primary-key lookup (the "one D1 query" baseline)
  *   GET /resolve?team=<id>&ids=a,b,c       resolveTokens() for that team (task actor, as the consumer does)
- *   GET /rl?team=<key>&limit=<n>           one TeamRateLimiter.consume(limit) via rateLimiterFor(),
+ *   GET /rl?team=<key>&limit=<n>           one TeamGate.consume(limit) via gateFor(),
  *                                          a new stub per call as the app's request path does
  *                                          (&stub=reuse keeps one stub for the whole loop; limit=0
  *                                          with &expect=refused: the refused path, which writes nothing)
@@ -24,7 +24,7 @@
  */
 import { authenticateApiKey } from "../src/auth/apikeys";
 import type { Env } from "../src/env";
-import { rateLimiterFor } from "../src/ratelimit/limiter";
+import { gateFor } from "../src/gate/client";
 import { resolveTokens } from "../src/vault/tokens";
 
 const salts = new Map<string, string>();
@@ -68,10 +68,10 @@ async function prepare(env: Env, url: URL, headers: Headers): Promise<Op> {
     case "rl": {
       const team = q.get("team") ?? "bench";
       const limit = Number(q.get("limit") ?? "1000000000");
-      const shared = q.get("stub") === "reuse" ? rateLimiterFor(env, team) : undefined;
+      const shared = q.get("stub") === "reuse" ? gateFor(env, team) : undefined;
       const expectAllowed = q.get("expect") !== "refused";
       return async () => {
-        const decision = await (shared ?? rateLimiterFor(env, team)).consume(limit);
+        const decision = await (shared ?? gateFor(env, team)).consume(limit);
         if (decision.allowed !== expectAllowed) throw new Error(`bench limiter ${decision.allowed ? "admitted" : "refused"} unexpectedly`);
       };
     }

@@ -1,10 +1,14 @@
-import type { TeamRateLimiter } from "./ratelimit/limiter";
+import type { LoginThrottle } from "./auth/login-throttle";
+import type { TeamGate } from "./gate/team-gate";
 import type { QueueMessage } from "./queue/messages";
 
 /** Bindings and secrets, as declared in wrangler.toml and .dev.vars / `wrangler secret put`. */
 export interface Env {
   DB: D1Database;
-  RATE_LIMITER: DurableObjectNamespace<TeamRateLimiter>;
+  /** One Durable Object per team: API-key cache, revocation tombstones, request counter. */
+  TEAM_GATE: DurableObjectNamespace<TeamGate>;
+  /** Login and sign-up attempts, per account and per client address. */
+  LOGIN_THROTTLE: DurableObjectNamespace<LoginThrottle>;
   TASKS: Queue<QueueMessage>;
   /** Operator bearer token for /admin routes. */
   ADMIN_TOKEN?: string;
@@ -12,6 +16,10 @@ export interface Env {
   VAULT_MASTER_KEY?: string;
   /** Several versioned master keys, "1:<key>,2:<key>"; the highest version encrypts new rows. */
   VAULT_MASTER_KEYS?: string;
+  /** 32 random bytes (hex or base64): the key of API keys' checksums (auth/key-format.ts). */
+  API_KEY_SECRET?: string;
+  /** Keys without a checksum are looked up only for teams created before this ISO time ("none": never). */
+  LEGACY_API_KEYS_BEFORE?: string;
   /** HMAC key for session tokens (JWTs) of the accounts API. */
   JWT_SECRET?: string;
   /** "true" lets tasks target loopback/private addresses (local development only). */

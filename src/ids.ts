@@ -61,6 +61,17 @@ export function ulid(now: number = Date.now()): string {
 
 export const ID_BODY = "[0-9a-hjkmnp-tv-z]{26}";
 
+/** The creation time (ms) encoded in an id body's first 10 characters; NaN if they are not base32. */
+export function idTime(body: string): number {
+  let time = 0;
+  for (const char of body.slice(0, 10)) {
+    const digit = ALPHABET.indexOf(char);
+    if (digit < 0) return NaN;
+    time = time * 32 + digit;
+  }
+  return time;
+}
+
 export const newId = {
   team: () => `team_${ulid()}`,
   apiKey: () => `key_${ulid()}`,

@@ -3,7 +3,8 @@
  *  - fetch: the HTTP API (routes/index.ts lists every route)
  *  - queue: the tasks consumer (and its dead-letter queue)
  *  - scheduled: the sweeper that re-enqueues stalled task steps
- *  - TeamRateLimiter: the per-team rate limit Durable Object
+ *  - TeamGate: the team's Durable Object (API-key cache, revocations, request counter)
+ *  - LoginThrottle: the Durable Object limiting login and sign-up attempts
  */
 import type { Env } from "./env";
 import { createApp } from "./http/app";
@@ -12,7 +13,8 @@ import type { QueueMessage } from "./queue/messages";
 import { routes } from "./routes";
 import { sweepStalledTasks } from "./tasks/sweeper";
 
-export { TeamRateLimiter } from "./ratelimit/limiter";
+export { LoginThrottle } from "./auth/login-throttle";
+export { TeamGate } from "./gate/team-gate";
 
 const app = createApp(routes);
 

@@ -94,14 +94,15 @@ describe("the team's gate (auth cache in the Durable Object)", () => {
 
   it("keeps revocations across a restart of the object", async () => {
     const { env, runInDurableObject } = await import("cloudflare:test");
-    const { TeamRateLimiter } = await import("../src/ratelimit/limiter");
+    const { TeamGate } = await import("../src/gate/team-gate");
+    const { gateStub } = await import("../src/gate/client");
     const { sha256Hex } = await import("../src/encoding");
     const team = await newTeam("pro");
     await call("GET", "/v1/tokens", { key: team.key });
     await call("POST", `/admin/apikeys/${team.apiKey.id}/revoke`, { admin: true });
-    const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(team.team.id));
+    const stub = gateStub(env, team.team.id);
     const hash = await sha256Hex(team.key);
-    const fresh = await runInDurableObject(stub, (_instance, state) => new TeamRateLimiter(state, env).admit(hash, team.team.id));
+    const fresh = await runInDurableObject(stub, (_instance, state) => new TeamGate(state, env).admit(hash, team.team.id));
     expect(fresh).toBeNull();
   });
 

@@ -1,6 +1,7 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { TeamRateLimiter } from "../src/ratelimit/limiter";
+import { gateStub } from "../src/gate/client";
+import { TeamGate } from "../src/gate/team-gate";
 import { SlidingWindowLog } from "../src/ratelimit/sliding-window";
 
 const MINUTE = 60_000;
@@ -58,17 +59,17 @@ describe("sliding-window log", () => {
   });
 });
 
-describe("TeamRateLimiter durable object", () => {
+describe("TeamGate durable object", () => {
   it("counts per team and survives a restart of the object", async () => {
-    const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("team_restart_test"));
+    const stub = gateStub(env, "team_restart_test");
     for (let i = 0; i < 3; i++) expect((await stub.consume(3)).allowed).toBe(true);
     expect((await stub.consume(3)).allowed).toBe(false);
     // The alarm mirrors admissions to storage (it fires within a second; run it now)...
     expect(await runDurableObjectAlarm(stub)).toBe(true);
     // ...so a new instance on the same storage (as after an eviction or deploy) keeps the window.
-    const fresh = await runInDurableObject(stub, (_instance, state) => new TeamRateLimiter(state, env).consume(3));
+    const fresh = await runInDurableObject(stub, (_instance, state) => new TeamGate(state, env).consume(3));
     expect(fresh.allowed).toBe(false);
-    const other = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName("team_other"));
+    const other = gateStub(env, "team_other");
     expect((await other.consume(3)).allowed).toBe(true);
   });
 });

@@ -280,7 +280,7 @@ describe("hardening", () => {
     const up = upstreamNamespace();
     const created = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: up.url("ok"), delay: 600 } });
     await env.DB.prepare("UPDATE tasks SET run_at = ? WHERE id = ?").bind(new Date().toISOString(), created.json.task.id).run();
-    const { executeTask } = await import("../src/tasks/runner");
+    const { executeTask } = await import("../src/tasks/execute");
     await executeTask({ ...env, ALLOW_PRIVATE_TARGETS: "false" }, created.json.task.id);
     const task = (await call("GET", `/v1/tasks/${created.json.task.id}`, { key: team.key })).json.task;
     expect(task.status).toBe("failed");

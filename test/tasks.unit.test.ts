@@ -4,7 +4,7 @@ import { getPath, renderTemplate, TemplateError } from "../src/tasks/paths";
 import { effectivePollConfig, mayForwardCredentials, PROVIDERS } from "../src/tasks/providers";
 import { redact } from "../src/outbound/redact";
 import { credentialHeaderNames, referencesIn, substitute } from "../src/tasks/references";
-import { retryAfterSeconds } from "../src/tasks/runner";
+import { retryAfterSeconds } from "../src/tasks/decide";
 import { checkOutboundUrl } from "../src/outbound/url-policy";
 import { signatureHeader, verifySignature } from "../src/webhooks/signature";
 

@@ -3,40 +3,16 @@ import { newId } from "../ids";
 import { sha256Hex } from "../encoding";
 import type { Plan } from "../plans";
 import { parseScopes, type Scope } from "./scopes";
-import { ID_BODY } from "../ids";
 import type { Env } from "../env";
-import { teamGate } from "../ratelimit/limiter";
+import { gateFor } from "../gate/client";
 import type { RateLimitDecision } from "../ratelimit/sliding-window";
+import { API_KEY_PATTERN, DISPLAY_PREFIX_LENGTH, hasValidChecksum, newApiKeyString, teamIdOfKey } from "./key-format";
+import { allowLegacyLookup, mayBeLegacyKey, rememberLegacyKey } from "./legacy-keys";
 
 /**
- * Team API keys: `tvk_` + the team's id (26 lowercase characters, not secret: it routes the
- * request to the team's Durable Object without a D1 lookup) + 49 base62 characters (291
- * random bits; the 45 never shown in the display prefix carry 268). The fixed prefix and shape
- * let secret scanners recognise a leaked key; only its SHA-256 is stored (a 256-bit random
- * key needs no slow hash), together with a short display prefix.
+ * Team API keys (format and checksum: key-format.ts). Only a key's SHA-256 is stored (a
+ * 256-bit random key needs no slow hash), together with a short display prefix.
  */
-export const API_KEY_PREFIX = "tvk_";
-const BASE62 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-const SECRET_LENGTH = 49;
-const TEAM_PART = 26;
-export const API_KEY_PATTERN = new RegExp(`^${API_KEY_PREFIX}${ID_BODY}[0-9A-Za-z]{${SECRET_LENGTH}}$`);
-
-/** The team a well-formed key claims to belong to (verified by its hash, never trusted alone). */
-export function teamIdOfKey(key: string): string {
-  return `team_${key.slice(API_KEY_PREFIX.length, API_KEY_PREFIX.length + TEAM_PART)}`;
-}
-
-function randomBase62(length: number): string {
-  let out = "";
-  while (out.length < length) {
-    for (const byte of crypto.getRandomValues(new Uint8Array(64))) {
-      // Rejection sampling keeps every character uniformly likely.
-      if (byte < 248 && out.length < length) out += BASE62[byte % 62];
-    }
-  }
-  return out;
-}
-
 export interface NewApiKey {
   id: string;
   key: string;
@@ -44,9 +20,9 @@ export interface NewApiKey {
   prefix: string;
 }
 
-export async function generateApiKey(teamId: string): Promise<NewApiKey> {
-  const key = API_KEY_PREFIX + teamId.replace(/^team_/, "") + randomBase62(SECRET_LENGTH);
-  return { id: newId.apiKey(), key, hash: await sha256Hex(key), prefix: key.slice(0, API_KEY_PREFIX.length + TEAM_PART + 4) };
+export async function generateApiKey(env: Pick<Env, "API_KEY_SECRET">, teamId: string): Promise<NewApiKey> {
+  const key = await newApiKeyString(env, teamId);
+  return { id: newId.apiKey(), key, hash: await sha256Hex(key), prefix: key.slice(0, DISPLAY_PREFIX_LENGTH) };
 }
 
 export function insertApiKeyStatement(db: D1Database, teamId: string, name: string, apiKey: NewApiKey, at: string, scopes: readonly Scope[], createdBy: string | null) {
@@ -110,7 +86,7 @@ interface KeyRow {
   team_created_at: string;
 }
 
-/** What the team's Durable Object caches about a key (loaded from D1 on a miss). */
+/** What the team's gate caches about a key (this service looks it up in D1 on a miss). */
 export interface KeyRecord {
   apiKeyId: string;
   scopes: Scope[];
@@ -118,8 +94,12 @@ export interface KeyRecord {
   team: AuthenticatedTeam;
 }
 
+/** D1 lookups of API keys made by this isolate: observable, so tests can count them. */
+export const apiKeyLookups = { d1: 0 };
+
 /** The key's row joined with its team, by hash. */
 export async function loadKeyRecord(db: D1Database, keyHash: string): Promise<KeyRecord | null> {
+  apiKeyLookups.d1++;
   const row = await db
     .prepare(
       `SELECT k.id AS key_id, k.scopes, k.revoked_at, t.id AS team_id, t.name AS team_name, t.plan, t.key_salt, t.created_at AS team_created_at
@@ -137,16 +117,26 @@ export async function loadKeyRecord(db: D1Database, keyHash: string): Promise<Ke
 }
 
 /**
- * Authenticates the key and counts the request in one call to the team's Durable Object, which
- * caches keys (so the hot path makes no D1 query) and holds revocations as tombstones written
- * before the revoking request answers: a revoked key fails on the very next request.
+ * Authenticates the key and counts the request at the team's gate, which caches keys (so the
+ * hot path makes no D1 query) and holds revocations as tombstones written before the revoking
+ * request answers: a revoked key fails on the very next request. A key without a valid
+ * checksum fails here, before any Durable Object or D1 is touched, unless it may be a key
+ * issued before checksums (legacy-keys.ts), which takes the same path within a budget.
  */
-export async function authenticateApiKey(env: Pick<Env, "RATE_LIMITER">, headers: Headers): Promise<{ auth: ApiKeyAuth; decision: RateLimitDecision; touch: boolean }> {
+export async function authenticateApiKey(
+  env: Pick<Env, "DB" | "TEAM_GATE" | "API_KEY_SECRET" | "LEGACY_API_KEYS_BEFORE">,
+  headers: Headers,
+): Promise<{ auth: ApiKeyAuth; decision: RateLimitDecision; touch: boolean }> {
   const key = extractApiKey(headers);
   if (!key) throw Errors.apiKeyRequired();
   if (!API_KEY_PATTERN.test(key)) throw Errors.invalidApiKey();
-  const admitted = await teamGate(env, teamIdOfKey(key)).admit(await sha256Hex(key));
+  const checked = await hasValidChecksum(env, key);
+  if (!checked && !mayBeLegacyKey(env, key)) throw Errors.invalidApiKey();
+  const keyHash = await sha256Hex(key);
+  if (!checked && !allowLegacyLookup(keyHash)) throw Errors.invalidApiKey();
+  const admitted = await gateFor(env, teamIdOfKey(key)).admit(keyHash, (hash) => loadKeyRecord(env.DB, hash));
   if (!admitted) throw Errors.invalidApiKey();
+  if (!checked) rememberLegacyKey(keyHash);
   const { record, decision, touch } = admitted;
   return { auth: { apiKeyId: record.apiKeyId, scopes: record.scopes, team: record.team }, decision, touch };
 }

@@ -3,10 +3,11 @@ import type { Env } from "../env";
 import { ApiError } from "../http/errors";
 import { newId } from "../ids";
 import { log } from "../log";
-import { rateLimiterFor, rateLimitHeaders } from "../ratelimit/limiter";
-import { sha256Hex } from "../encoding";
+import { rateLimitHeaders } from "../http/rate-limit-headers";
+import type { RateLimitDecision } from "../ratelimit/sliding-window";
 import { createTeamStatements, teamView } from "../teams/teams";
 import { signSession, verifySession } from "./jwt";
+import { loginThrottle } from "./login-throttle";
 import { hashPassword, verifyPassword } from "./passwords";
 
 /** Users, sign-up, login and logout; the session is a short-lived JWT. */
@@ -27,16 +28,10 @@ export const userView = (row: Pick<UserRow, "id" | "email" | "created_at">) => (
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
-/** Login attempts per minute, per email and per client address (kept by the limiter DO). */
-export const LOGIN_LIMITS = { perEmail: 10, perAddress: 30 };
-
-async function limitAttempts(env: Env, keys: [string, number][]) {
-  for (const [name, limit] of keys) {
-    const decision = await rateLimiterFor(env, name).consume(limit);
-    if (!decision.allowed) {
-      const { "Retry-After": retryAfter = "60" } = rateLimitHeaders(decision);
-      throw new ApiError(429, "Too many attempts, try again later", {}, { "Retry-After": retryAfter });
-    }
+function refuseOverLimit(decision: RateLimitDecision) {
+  if (!decision.allowed) {
+    const { "Retry-After": retryAfter = "60" } = rateLimitHeaders(decision);
+    throw new ApiError(429, "Too many attempts, try again later", {}, { "Retry-After": retryAfter });
   }
 }
 
@@ -44,10 +39,10 @@ async function limitAttempts(env: Env, keys: [string, number][]) {
 export const clientAddress = (request: Request) => request.headers.get("cf-connecting-ip") ?? "unknown";
 
 export async function signup(env: Env, request: Request, input: { email: string; password: string; teamName: string }, requestId: string) {
-  await limitAttempts(env, [[`signup:addr:${clientAddress(request)}`, LOGIN_LIMITS.perAddress]]);
+  refuseOverLimit(await loginThrottle(env).signup(clientAddress(request)));
   const email = normalizeEmail(input.email);
   const user: UserRow = { id: newId.user(), email, password_hash: await hashPassword(input.password), session_version: 0, created_at: new Date().toISOString() };
-  const { statements, created } = await createTeamStatements(env.DB, { actor: { type: "user", id: user.id }, requestId }, input.teamName, "free", { name: "Default key", skip: true });
+  const { statements, created } = await createTeamStatements(env, { actor: { type: "user", id: user.id }, requestId }, input.teamName, "free", { name: "Default key", skip: true });
   try {
     await env.DB.batch([
       env.DB.prepare("INSERT INTO users (id, email, password_hash, session_version, created_at) VALUES (?, ?, ?, 0, ?)").bind(user.id, email, user.password_hash, user.created_at),
@@ -65,10 +60,7 @@ export async function signup(env: Env, request: Request, input: { email: string;
 /** Same answer, in about the same time, for an unknown email and a wrong password. */
 export async function login(env: Env, exec: ExecutionContext, request: Request, input: { email: string; password: string }, requestId: string) {
   const email = normalizeEmail(input.email);
-  await limitAttempts(env, [
-    [`login:email:${await sha256Hex(email)}`, LOGIN_LIMITS.perEmail],
-    [`login:addr:${clientAddress(request)}`, LOGIN_LIMITS.perAddress],
-  ]);
+  refuseOverLimit(await loginThrottle(env).login(email, clientAddress(request)));
   const user = await env.DB.prepare("SELECT * FROM users WHERE email = ?").bind(email).first<UserRow>();
   const ok = await verifyPassword(input.password, user?.password_hash ?? null);
   if (!user || !ok) {

@@ -5,10 +5,10 @@ import { authenticateUser, type UserAuth } from "../auth/sessions";
 import type { Env } from "../env";
 import { newId } from "../ids";
 import { log } from "../log";
-import { rateLimitHeaders } from "../ratelimit/limiter";
 import type { RateLimitDecision } from "../ratelimit/sliding-window";
 import { parseWith, readJsonBody } from "./body";
 import { ApiError, json, toErrorResponse } from "./errors";
+import { rateLimitHeaders } from "./rate-limit-headers";
 import type { AnyRoute } from "./route";
 
 /**

@@ -1,24 +1,28 @@
 import type { Env } from "../env";
 import { log } from "../log";
-import { executeTask, finish, pollTask, type StepResult } from "../tasks/runner";
+import { onDeadLetter } from "../tasks/decide";
+import { executeTask } from "../tasks/execute";
 import type { TaskRow } from "../tasks/model";
+import { pollTask } from "../tasks/poll";
+import { apply, deadLetterWebhook } from "../tasks/transitions";
 import { deliverWebhook } from "../webhooks/deliver";
-import type { QueueMessage } from "./messages";
+import { ack, type Delivery, type QueueMessage } from "./messages";
 
 export const DEAD_LETTER_QUEUE = "token-vault-tasks-dlq";
 
 /**
- * Queue consumer: each message is one step of a task (execute, poll, webhook). Steps ack or
- * retry explicitly; an unexpected error retries with a delay, and a message that keeps
- * failing reaches the dead-letter queue, whose consumer marks its task failed.
+ * Queue consumer: each message is one step of a task (execute, poll, webhook). Every message
+ * is acked or retried on its own, as its step says; an unexpected error retries with a delay,
+ * and a message that keeps failing reaches the dead-letter queue, whose consumer marks its
+ * task failed.
  */
 export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
   const deadLetters = batch.queue === DEAD_LETTER_QUEUE;
   await Promise.all(
     batch.messages.map(async (message) => {
       try {
-        const step = deadLetters ? await handleDeadLetter(env, message.body) : await runStep(env, message.body);
-        if ("retryAfterSeconds" in step) message.retry({ delaySeconds: step.retryAfterSeconds });
+        const delivery = deadLetters ? await handleDeadLetter(env, message.body) : await runStep(env, message.body);
+        if (delivery.action === "retry") message.retry({ delaySeconds: delivery.delaySeconds });
         else message.ack();
       } catch (error) {
         log.error("queue_step_failed", {
@@ -35,7 +39,7 @@ export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Env): 
   );
 }
 
-function runStep(env: Env, body: QueueMessage): Promise<StepResult> {
+function runStep(env: Env, body: QueueMessage): Promise<Delivery> {
   switch (body?.type) {
     case "task.execute":
       return executeTask(env, body.taskId);
@@ -45,18 +49,15 @@ function runStep(env: Env, body: QueueMessage): Promise<StepResult> {
       return deliverWebhook(env, body.taskId);
     default:
       log.warn("queue_message_unknown", { type: String((body as { type?: unknown } | undefined)?.type) });
-      return Promise.resolve({ ack: true });
+      return Promise.resolve(ack());
   }
 }
 
-async function handleDeadLetter(env: Env, body: QueueMessage): Promise<StepResult> {
+async function handleDeadLetter(env: Env, body: QueueMessage): Promise<Delivery> {
   const row = body?.taskId ? await env.DB.prepare("SELECT * FROM tasks WHERE id = ?").bind(body.taskId).first<TaskRow>() : null;
-  if (!row) return { ack: true };
-  if (body.type === "webhook.deliver") {
-    await env.DB.prepare("UPDATE tasks SET webhook_status = 'failed', webhook_error = 'dead-lettered' WHERE id = ? AND webhook_status = 'pending'").bind(row.id).run();
-  } else {
-    await finish(env, row, "failed", "Task could not be processed (message dead-lettered after repeated errors)", null);
-  }
+  if (!row) return ack();
+  if (body.type === "webhook.deliver") await deadLetterWebhook(env, row.id);
+  else await apply(env, row, onDeadLetter());
   log.warn("dead_letter", { taskId: row.id, type: body.type });
-  return { ack: true };
+  return ack();
 }

@@ -166,7 +166,7 @@ export const accountRoutes = [
     responses: { 201: { description: "Created", schema: z.object({ apiKey: ApiKey, key: z.string() }) } },
     handler: async ({ env, auth, params, body, requestId }) => {
       await requireRole(env.DB, params.teamId, auth.userId, "admin");
-      const created = await createApiKey(env.DB, { actor: { type: "user", id: auth.userId }, requestId }, params.teamId, body.name, body.scopes ?? ALL_SCOPES, auth.userId);
+      const created = await createApiKey(env, { actor: { type: "user", id: auth.userId }, requestId }, params.teamId, body.name, body.scopes ?? ALL_SCOPES, auth.userId);
       return json(created, 201);
     },
   }),

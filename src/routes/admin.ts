@@ -63,7 +63,7 @@ export const adminRoutes = [
     auth: "admin",
     body: CreateTeamBody,
     responses: { 201: { description: "Team created", schema: CreatedTeam } },
-    handler: async ({ env, body, requestId }) => json(await createTeam(env.DB, { ...ADMIN, requestId }, body.name, body.plan), 201),
+    handler: async ({ env, body, requestId }) => json(await createTeam(env, { ...ADMIN, requestId }, body.name, body.plan), 201),
   }),
   defineRoute({
     method: "GET",
@@ -108,7 +108,7 @@ export const adminRoutes = [
     params: TeamParams,
     body: CreateApiKeyBody,
     responses: { 201: { description: "Key created", schema: CreatedApiKey } },
-    handler: async ({ env, params, body, requestId }) => json(await createApiKey(env.DB, { ...ADMIN, requestId }, params.teamId, body.name), 201),
+    handler: async ({ env, params, body, requestId }) => json(await createApiKey(env, { ...ADMIN, requestId }, params.teamId, body.name), 201),
   }),
   defineRoute({
     method: "POST",

@@ -5,13 +5,13 @@ import { ApiError, Errors } from "../http/errors";
 import { listPage, type PageQuery } from "../http/schemas";
 import { newId } from "../ids";
 import { PLANS } from "../plans";
+import { delayFor } from "./decide";
 import { isFinal, taskSummary, taskView, type RetryBackoff, type TaskRow, type TaskStatus } from "./model";
 import { effectivePollConfig, type PollConfig } from "./providers";
 import { malformedReferences, referencesIn } from "./references";
 import { checkOutboundUrl } from "../outbound/url-policy";
+import { cancel, queueExecution, releaseIdempotencyKey } from "./transitions";
 
-/** The queue's longest delivery delay; longer delays are re-enqueued when they come due. */
-export const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 
 export interface NewTask {
@@ -112,17 +112,13 @@ export async function createTask(env: Env, auth: ApiKeyAuth, input: NewTask, ide
     throw error;
   }
   try {
-    await env.TASKS.send({ type: "task.execute", taskId: row.id, teamId: row.team_id }, { delaySeconds: delayFor(row.run_at) });
+    await queueExecution(env, row, delayFor(row.run_at));
   } catch (error) {
     // Without its message the task would never run: undo it and let the caller retry.
     await env.DB.prepare("DELETE FROM tasks WHERE id = ?").bind(row.id).run();
     throw new ApiError(503, "Task queue unavailable, try again", { retryable: true });
   }
   return { task: taskView(row), replayed: false };
-}
-
-export function delayFor(runAt: string): number {
-  return Math.min(MAX_QUEUE_DELAY_SECONDS, Math.max(0, Math.ceil((Date.parse(runAt) - Date.now()) / 1000)));
 }
 
 function canonical(value: unknown): unknown {
@@ -137,7 +133,7 @@ async function findIdempotent(db: D1Database, teamId: string, key: string): Prom
   const row = await db.prepare("SELECT * FROM tasks WHERE team_id = ? AND idempotency_key = ?").bind(teamId, key).first<TaskRow>();
   if (row && Date.now() - Date.parse(row.created_at) > IDEMPOTENCY_WINDOW_MS) {
     // Past the window the key is free again.
-    await db.prepare("UPDATE tasks SET idempotency_key = NULL WHERE id = ? AND idempotency_key = ?").bind(row.id, key).run();
+    await releaseIdempotencyKey(db, row.id, key);
     return null;
   }
   return row;
@@ -198,14 +194,12 @@ export async function listTasks(db: D1Database, teamId: string, page: PageQuery 
   return { tasks: items.map(taskSummary), pagination };
 }
 
-/** Only a task that has not started can be cancelled; the consumer then never calls its target. */
+/**
+ * Only a task that has not started can be cancelled (transitions.ts has the rule). The guarded
+ * update goes first (it checks the team too); only a refusal reads the task, to say why.
+ */
 export async function cancelTask(db: D1Database, teamId: string, id: string) {
-  await loadTask(db, teamId, id);
-  const at = new Date().toISOString();
-  const updated = await db
-    .prepare("UPDATE tasks SET status = 'cancelled', updated_at = ?, completed_at = ? WHERE id = ? AND team_id = ? AND status IN ('pending', 'delayed') RETURNING *")
-    .bind(at, at, id, teamId)
-    .first<TaskRow>();
+  const updated = await cancel(db, teamId, id);
   if (!updated) {
     const now = await loadTask(db, teamId, id);
     throw Errors.conflict(`Task cannot be cancelled in status ${now.status}`, { status: now.status });

@@ -1,6 +1,7 @@
 import type { Env } from "../env";
 import { log } from "../log";
 import type { QueueMessage } from "../queue/messages";
+import { requeueStalled } from "./transitions";
 
 /**
  * Self-healing for lost steps, run by the cron trigger. Queue messages can be lost between a
@@ -36,10 +37,8 @@ export async function sweepStalledTasks(env: Env, now = Date.now()): Promise<num
     ...(pendingWebhooks?.results ?? []).map((r) => ({ body: { type: "webhook.deliver" as const, taskId: r.id, teamId: r.team_id } })),
   ];
   if (messages.length === 0) return 0;
-  await env.TASKS.sendBatch(messages);
-  // Touch them so the next sweep gives the re-sent step time to run.
-  const ids = [...new Set(messages.map((m) => m.body.taskId))];
-  await env.DB.batch(ids.map((id) => env.DB.prepare("UPDATE tasks SET updated_at = ? WHERE id = ?").bind(at, id)));
+  // Touched as well, so the next sweep gives the re-sent step time to run.
+  await requeueStalled(env, messages, new Date(now));
   log.warn("tasks_swept", { count: messages.length });
   return messages.length;
 }

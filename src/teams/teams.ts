@@ -2,7 +2,7 @@ import { auditStatement, type Actor } from "../audit/audit";
 import { apiKeyView, generateApiKey, insertApiKeyStatement, PlanLimitError, type ApiKeyRow } from "../auth/apikeys";
 import { ALL_SCOPES, type Scope } from "../auth/scopes";
 import type { Env } from "../env";
-import { teamGate } from "../ratelimit/limiter";
+import { gateFor } from "../gate/client";
 import { bytesToBase64 } from "../encoding";
 import { Errors } from "../http/errors";
 import { newId } from "../ids";
@@ -30,7 +30,8 @@ export interface Caller {
  * The statements that create a team (and, unless skipped, its first API key) with their audit
  * entries, for the caller to run in one batch with whatever else belongs to the change.
  */
-export async function createTeamStatements(db: D1Database, caller: Caller, name: string, plan: Plan, firstKey: { name: string; skip?: boolean }) {
+export async function createTeamStatements(env: Pick<Env, "DB" | "API_KEY_SECRET">, caller: Caller, name: string, plan: Plan, firstKey: { name: string; skip?: boolean }) {
+  const db = env.DB;
   const at = new Date().toISOString();
   const team: TeamRow = {
     id: newId.team(),
@@ -46,7 +47,7 @@ export async function createTeamStatements(db: D1Database, caller: Caller, name:
     auditStatement(db, { teamId: team.id, actor: caller.actor, action: "team.created", targetType: "team", targetId: team.id, requestId: caller.requestId, metadata: { plan } }, at),
   ];
   if (firstKey.skip) return { statements, created: { team } };
-  const apiKey = await generateApiKey(team.id);
+  const apiKey = await generateApiKey(env, team.id);
   statements.push(
     insertApiKeyStatement(db, team.id, firstKey.name, apiKey, at, ALL_SCOPES, null),
     auditStatement(db, { teamId: team.id, actor: caller.actor, action: "apikey.created", targetType: "api_key", targetId: apiKey.id, requestId: caller.requestId, metadata: { name: firstKey.name } }, at),
@@ -62,14 +63,14 @@ export async function createTeamStatements(db: D1Database, caller: Caller, name:
 }
 
 /** Creates a team and its first API key; the full key is returned here, once. */
-export async function createTeam(db: D1Database, caller: Caller, name: string, plan: Plan) {
-  const { statements, created } = await createTeamStatements(db, caller, name, plan, { name: "Default key" });
-  await db.batch(statements);
+export async function createTeam(env: Pick<Env, "DB" | "API_KEY_SECRET">, caller: Caller, name: string, plan: Plan) {
+  const { statements, created } = await createTeamStatements(env, caller, name, plan, { name: "Default key" });
+  await env.DB.batch(statements);
   return { team: teamView(created.team), apiKey: created.apiKey, key: created.key };
 }
 
-/** The operator changes a team's plan; the rate limiter applies it from the next request. */
-export async function changePlan(env: Pick<Env, "DB" | "RATE_LIMITER">, caller: Caller, teamId: string, plan: Plan) {
+/** The operator changes a team's plan; the team's gate applies it from the next request. */
+export async function changePlan(env: Pick<Env, "DB" | "TEAM_GATE">, caller: Caller, teamId: string, plan: Plan) {
   const db = env.DB;
   const before = await getTeam(db, teamId);
   if (before.plan !== plan) {
@@ -78,7 +79,7 @@ export async function changePlan(env: Pick<Env, "DB" | "RATE_LIMITER">, caller: 
       auditStatement(db, { teamId, actor: caller.actor, action: "plan.changed", targetType: "team", targetId: teamId, requestId: caller.requestId, metadata: { from: before.plan, to: plan } }),
     ]);
     // The gate caches the plan with its keys.
-    await teamGate(env, teamId).refresh();
+    await gateFor(env, teamId).refresh();
   }
   return teamView({ ...before, plan });
 }
@@ -93,10 +94,11 @@ export async function getTeam(db: D1Database, teamId: string): Promise<TeamRow> 
  * Adds an API key within the plan's key limit. The count and the insert are one statement,
  * so two concurrent requests cannot both slip under the limit.
  */
-export async function createApiKey(db: D1Database, caller: Caller, teamId: string, name: string, scopes: readonly Scope[] = ALL_SCOPES, createdBy: string | null = null) {
+export async function createApiKey(env: Pick<Env, "DB" | "API_KEY_SECRET">, caller: Caller, teamId: string, name: string, scopes: readonly Scope[] = ALL_SCOPES, createdBy: string | null = null) {
+  const db = env.DB;
   const team = await getTeam(db, teamId);
   const max = PLANS[team.plan].maxApiKeys;
-  const apiKey = await generateApiKey(teamId);
+  const apiKey = await generateApiKey(env, teamId);
   const at = new Date().toISOString();
   const [insert] = await db.batch([
     db
@@ -126,11 +128,11 @@ export async function getApiKey(db: D1Database, keyId: string): Promise<ApiKeyRo
  * Revocation is immediate: the team's gate gets the tombstone first (so no cached copy of the
  * key works from here on), then D1 records it.
  */
-export async function revokeApiKey(env: Pick<Env, "DB" | "RATE_LIMITER">, caller: Caller, keyId: string) {
+export async function revokeApiKey(env: Pick<Env, "DB" | "TEAM_GATE">, caller: Caller, keyId: string) {
   const db = env.DB;
   const row = await db.prepare(`SELECT ${KEY_COLUMNS}, key_hash FROM api_keys WHERE id = ?`).bind(keyId).first<ApiKeyRow & { key_hash: string }>();
   if (!row) throw Errors.notFound("API key not found");
-  await teamGate(env, row.team_id).revokeKey(row.key_hash);
+  await gateFor(env, row.team_id).revokeKey(row.key_hash);
   if (row.revoked_at) return apiKeyView(row);
   const at = new Date().toISOString();
   const [update] = await db.batch([

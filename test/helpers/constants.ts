@@ -5,3 +5,5 @@ export const TEST_ADMIN_TOKEN = "tvadm_test_0123456789abcdef0123456789abcdef";
 /** A canary secret: tests search for it everywhere it must never appear. */
 export const CANARY = "sk-canary-7Qz9XwR2vL4pN8mK3jH6gF1dS5aZ0yT";
 export const TEST_JWT_SECRET = "test-jwt-secret-0123456789abcdef0123456789abcdef";
+/** The key of API keys' checksums in the Workers pool (64 hex characters). */
+export const TEST_API_KEY_SECRET = "3b9d0e6f2a7c41d8b5e0f93a6c2d7e18f4a0b5c9d3e7f1a2b6c0d4e8f2a5b9c3";

@@ -1,0 +1,145 @@
+-- Migration 0001: the schema of the first release, as the old `npm run db:apply:remote`
+-- (`wrangler d1 execute DB --remote --file=schema.sql`) created it.
+--
+-- Every statement keeps IF NOT EXISTS on purpose: on a database created before migrations
+-- existed, the tables and indexes are already there, so applying this file is a no-op and
+-- wrangler just records 0001 as applied in d1_migrations. Later migrations run once each and
+-- need no such guard (test/schema.integration.test.ts checks both paths).
+--
+-- Never edit an applied migration: add the next numbered file and update schema.sql.
+
+CREATE TABLE IF NOT EXISTS teams (
+  id          TEXT PRIMARY KEY,
+  name        TEXT NOT NULL,
+  plan        TEXT NOT NULL CHECK (plan IN ('free', 'pro')),
+  -- Random per-team HKDF salt (base64): with the master key it derives the team's AES key.
+  key_salt    TEXT NOT NULL,
+  created_at  TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS api_keys (
+  id           TEXT PRIMARY KEY,
+  team_id      TEXT NOT NULL REFERENCES teams (id),
+  name         TEXT NOT NULL,
+  -- SHA-256 of the full key; the key itself is never stored.
+  key_hash     TEXT NOT NULL UNIQUE,
+  -- Non-secret display prefix, e.g. "tvk_3fa9c2".
+  prefix       TEXT NOT NULL,
+  -- Space-separated scopes (tokens:read tokens:write tasks:read tasks:write audit:read).
+  scopes       TEXT NOT NULL DEFAULT 'tokens:read tokens:write tasks:read tasks:write audit:read',
+  created_by   TEXT,
+  created_at   TEXT NOT NULL,
+  last_used_at TEXT,
+  revoked_at   TEXT
+);
+CREATE INDEX IF NOT EXISTS api_keys_team ON api_keys (team_id, id);
+
+CREATE TABLE IF NOT EXISTS tokens (
+  id           TEXT PRIMARY KEY,
+  team_id      TEXT NOT NULL REFERENCES teams (id),
+  name         TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 100),
+  -- AES-256-GCM ciphertext and IV (base64); the plaintext never reaches D1.
+  ciphertext   TEXT NOT NULL,
+  iv           TEXT NOT NULL,
+  key_version  INTEGER NOT NULL,
+  created_at   TEXT NOT NULL,
+  revoked_at   TEXT
+);
+CREATE INDEX IF NOT EXISTS tokens_team_active ON tokens (team_id, revoked_at, id);
+CREATE INDEX IF NOT EXISTS tokens_key_version ON tokens (key_version, id);
+
+CREATE TABLE IF NOT EXISTS audit_log (
+  id               TEXT PRIMARY KEY,
+  team_id          TEXT NOT NULL,
+  actor_type       TEXT NOT NULL,
+  actor_id         TEXT NOT NULL,
+  actor_api_key_id TEXT,
+  action           TEXT NOT NULL,
+  target_type      TEXT NOT NULL,
+  target_id        TEXT NOT NULL,
+  request_id       TEXT NOT NULL,
+  metadata         TEXT,
+  created_at       TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS audit_team ON audit_log (team_id, id);
+CREATE INDEX IF NOT EXISTS audit_team_action ON audit_log (team_id, action, id);
+CREATE INDEX IF NOT EXISTS audit_team_target ON audit_log (team_id, target_id, id);
+
+CREATE TABLE IF NOT EXISTS tasks (
+  id               TEXT PRIMARY KEY,
+  team_id          TEXT NOT NULL REFERENCES teams (id),
+  api_key_id       TEXT NOT NULL,
+  status           TEXT NOT NULL CHECK (status IN ('pending', 'delayed', 'processing', 'polling', 'completed', 'failed', 'timeout', 'cancelled')),
+  method           TEXT NOT NULL,
+  target_url       TEXT NOT NULL,
+  -- Header values as submitted: tok_ references, never resolved secrets.
+  headers          TEXT NOT NULL,
+  body             TEXT,
+  provider         TEXT,
+  poll_config      TEXT,
+  timeout_s        INTEGER NOT NULL,
+  max_retries      INTEGER NOT NULL,
+  retry_backoff    TEXT NOT NULL,
+  on_complete_url  TEXT,
+  idempotency_key  TEXT,
+  request_hash     TEXT,
+  attempts         INTEGER NOT NULL DEFAULT 0,
+  run_at           TEXT NOT NULL,
+  lease_until      TEXT,
+  error            TEXT,
+  -- Stored results are redacted of every resolved secret.
+  result           TEXT,
+  poll_state       TEXT,
+  webhook_status   TEXT,
+  webhook_attempts INTEGER NOT NULL DEFAULT 0,
+  webhook_error    TEXT,
+  created_at       TEXT NOT NULL,
+  updated_at       TEXT NOT NULL,
+  started_at       TEXT,
+  completed_at     TEXT
+);
+CREATE INDEX IF NOT EXISTS tasks_team ON tasks (team_id, id);
+CREATE INDEX IF NOT EXISTS tasks_team_status ON tasks (team_id, status, id);
+CREATE UNIQUE INDEX IF NOT EXISTS tasks_idempotency ON tasks (team_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+
+CREATE TABLE IF NOT EXISTS webhook_secrets (
+  team_id      TEXT PRIMARY KEY REFERENCES teams (id),
+  -- The team's webhook signing secret, sealed with the team's vault key.
+  ciphertext   TEXT NOT NULL,
+  iv           TEXT NOT NULL,
+  key_version  INTEGER NOT NULL,
+  created_at   TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS users (
+  id               TEXT PRIMARY KEY,
+  email            TEXT NOT NULL UNIQUE,
+  -- "pbkdf2-sha256$<iterations>$<salt b64>$<hash b64>": parameters kept so the cost can rise.
+  password_hash    TEXT NOT NULL,
+  -- Bumped by logout: every token issued before is refused.
+  session_version  INTEGER NOT NULL DEFAULT 0,
+  created_at       TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS memberships (
+  team_id     TEXT NOT NULL REFERENCES teams (id),
+  user_id     TEXT NOT NULL REFERENCES users (id),
+  role        TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+  created_at  TEXT NOT NULL,
+  PRIMARY KEY (team_id, user_id)
+);
+CREATE INDEX IF NOT EXISTS memberships_user ON memberships (user_id);
+
+CREATE TABLE IF NOT EXISTS invitations (
+  id           TEXT PRIMARY KEY,
+  team_id      TEXT NOT NULL REFERENCES teams (id),
+  email        TEXT NOT NULL,
+  role         TEXT NOT NULL CHECK (role IN ('owner', 'admin', 'member')),
+  -- SHA-256 of the one-time accept token; the token itself is shown once, to the inviter.
+  token_hash   TEXT NOT NULL UNIQUE,
+  invited_by   TEXT NOT NULL,
+  created_at   TEXT NOT NULL,
+  expires_at   TEXT NOT NULL,
+  accepted_at  TEXT
+);
+CREATE INDEX IF NOT EXISTS invitations_team ON invitations (team_id, accepted_at);

@@ -1,0 +1,99 @@
+import type { Env } from "../env";
+import { newId } from "../ids";
+import { ack, type Delivery } from "../queue/messages";
+import { VaultDecryptError, type TeamKeyMaterial } from "../vault/cipher";
+import { resolveTokens, TokenUnavailableError } from "../vault/tokens";
+import { afterAttempt, onClaimLost, onDelivery, type AttemptOutcome, type CallObservation } from "./decide";
+import { redact, storedBody } from "../outbound/redact";
+import { callOut, type CallOutcome } from "./http-call";
+import type { TaskRow } from "./model";
+import { credentialHeaderNames, referencesIn, substitute } from "./references";
+import { allowPrivateTargets } from "./service";
+import { apply, claim, release } from "./transitions";
+
+/**
+ * Executes a task's main call from a task.execute message: gathers what happens, asks
+ * decide.ts what follows, and has transitions.ts apply it. Every write is guarded by the
+ * task's status, so a redelivered message for a task that moved on is a no-op. Plaintext
+ * credentials live only inside one attempt: resolved, used for the call, dropped.
+ */
+export type TaskWithTeam = TaskRow & { key_salt: string };
+
+export async function loadForExecution(env: Env, taskId: string): Promise<TaskWithTeam | null> {
+  return env.DB.prepare("SELECT t.*, tm.key_salt FROM tasks t JOIN teams tm ON tm.id = t.team_id WHERE t.id = ?").bind(taskId).first<TaskWithTeam>();
+}
+
+function teamOf(row: TaskWithTeam): TeamKeyMaterial {
+  return { teamId: row.team_id, salt: row.key_salt };
+}
+
+/** The task resolves its references as itself, on behalf of the key that created it. */
+export function callerFor(row: TaskWithTeam) {
+  return { team: teamOf(row), actor: { type: "task" as const, id: row.id, apiKeyId: row.api_key_id }, requestId: newId.request() };
+}
+
+/** First delivery and retries of a task's main call. */
+export async function executeTask(env: Env, taskId: string): Promise<Delivery> {
+  const row = await loadForExecution(env, taskId);
+  if (!row) return ack();
+  const arrival = onDelivery(row, Date.now());
+  if (arrival.step !== "claim") return apply(env, row, arrival);
+  const attempts = await claim(env, row, new Date());
+  if (attempts === null) return apply(env, row, onClaimLost(row, Date.now()));
+  const task = { ...row, status: "processing" as const, attempts };
+  try {
+    const outcome = await attempt(env, task);
+    return await apply(env, task, afterAttempt(task, outcome, Date.now()));
+  } catch (error) {
+    // Hand the task back so a redelivery (or the sweeper) can run it; the queue retries the message.
+    await release(env, taskId);
+    throw error;
+  }
+}
+
+async function attempt(env: Env, task: TaskWithTeam): Promise<AttemptOutcome> {
+  const headers = JSON.parse(task.headers) as Record<string, string>;
+  let values: Map<string, string>;
+  try {
+    values = await resolveTokens(env, callerFor(task), referencesIn(headers));
+  } catch (error) {
+    if (error instanceof TokenUnavailableError) return { kind: "references_unavailable", tokenIds: error.tokenIds };
+    if (error instanceof VaultDecryptError) return { kind: "undecryptable", tokenId: error.tokenId };
+    throw error;
+  }
+  const secrets = [...values.values()];
+  const outcome = await callOut({
+    method: task.method,
+    url: task.target_url,
+    headers: substitute(headers, values),
+    credentialHeaders: credentialHeaderNames(headers),
+    body: task.body ?? undefined,
+    timeoutMs: task.timeout_s * 1000,
+    allowPrivate: allowPrivateTargets(env),
+  });
+  values.clear();
+  return observe(outcome, secrets);
+}
+
+/**
+ * What decide.ts may see of a call: everything the target sent back is redacted of the
+ * task's secrets here, once (the stored body is cut from the redacted whole).
+ */
+export function observe(outcome: CallOutcome, secrets: string[]): CallObservation {
+  switch (outcome.kind) {
+    case "response": {
+      const body = redact(outcome.body, secrets);
+      // Names too: a target can answer with a header named after the secret.
+      const headers = Object.fromEntries(Object.entries(outcome.headers).map(([k, v]) => [redact(k, secrets), redact(v, secrets)]));
+      const stored = storedBody(body, outcome.truncated, (text) => text);
+      const result = { statusCode: outcome.status, headers, body: stored.body, truncated: stored.truncated, durationMs: outcome.durationMs };
+      return { kind: "response", result, body, retryAfter: outcome.headers["retry-after"] };
+    }
+    case "timeout":
+      return { kind: "timeout" };
+    case "network":
+      return { kind: "network", message: redact(outcome.message, secrets) };
+    case "blocked":
+      return { kind: "blocked", message: redact(outcome.message, secrets) };
+  }
+}

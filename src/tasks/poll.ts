@@ -1,0 +1,56 @@
+import type { Env } from "../env";
+import { checkOutboundUrl } from "../outbound/url-policy";
+import { ack, type Delivery } from "../queue/messages";
+import { resolveTokens, TokenUnavailableError } from "../vault/tokens";
+import { afterResultFetch, afterStatusFetch, onPollDelivery, type Fetch, type FetchOutcome, type Step } from "./decide";
+import { callerFor, loadForExecution, observe, type TaskWithTeam } from "./execute";
+import { callOut } from "./http-call";
+import { mayForwardCredentials } from "./providers";
+import { credentialHeaderNames, referencesIn, substitute } from "./references";
+import { allowPrivateTargets } from "./service";
+import { apply } from "./transitions";
+
+/**
+ * One poll step of a polling task (a task.poll message): the status request, then the result
+ * request once the provider is done. decide.ts reads the answers; transitions.ts schedules the
+ * next poll as a delayed message or finishes the task.
+ */
+export async function pollTask(env: Env, taskId: string, expectedPolls?: number): Promise<Delivery> {
+  const row = await loadForExecution(env, taskId);
+  if (!row) return ack();
+  let step: Step | Fetch = onPollDelivery(row, expectedPolls, Date.now());
+  if (step.step === "fetch") step = afterStatusFetch(row, await fetchWithPolicy(env, row, step));
+  if (step.step === "fetch") step = afterResultFetch(row, await fetchWithPolicy(env, row, step));
+  return apply(env, row, step);
+}
+
+/**
+ * A GET on behalf of a polling task. Credentials go only where forwardAuth and the origin rule
+ * allow; the task's secrets are resolved either way, so that an answer echoing one is redacted.
+ */
+async function fetchWithPolicy(env: Env, row: TaskWithTeam, { url, forwardAuth }: Fetch): Promise<FetchOutcome> {
+  const verdict = checkOutboundUrl(url, allowPrivateTargets(env));
+  if (!verdict.ok) return { kind: "blocked", message: verdict.reason };
+  const submitted = JSON.parse(row.headers) as Record<string, string>;
+  const credentialNames = credentialHeaderNames(submitted);
+  const forward = forwardAuth && mayForwardCredentials(row.target_url, url, row.provider ?? undefined);
+  const credentialHeaders = forward ? Object.fromEntries(Object.entries(submitted).filter(([name]) => credentialNames.includes(name.toLowerCase()))) : {};
+  let values: Map<string, string>;
+  try {
+    values = await resolveTokens(env, callerFor(row), referencesIn(submitted));
+  } catch (error) {
+    if (error instanceof TokenUnavailableError) return { kind: "references_unavailable", tokenIds: error.tokenIds };
+    throw error;
+  }
+  const secrets = [...values.values()];
+  const outcome = await callOut({
+    method: "GET",
+    url,
+    headers: { accept: "application/json", ...substitute(credentialHeaders, values) },
+    credentialHeaders: credentialNames,
+    timeoutMs: row.timeout_s * 1000,
+    allowPrivate: allowPrivateTargets(env),
+  });
+  values.clear();
+  return observe(outcome, secrets);
+}

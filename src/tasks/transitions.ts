@@ -1,0 +1,174 @@
+import type { Env } from "../env";
+import { log } from "../log";
+import { ack, retry, type Delivery, type QueueMessage } from "../queue/messages";
+import type { Finish, PollAgain, Retry, StartPolling, Step, WebhookStep } from "./decide";
+import type { TaskRow, TaskStatus } from "./model";
+
+/**
+ * The one place that writes task state: every status change is an UPDATE guarded by the
+ * statuses it may leave from (so a redelivered message, a concurrent consumer or a cancel
+ * racing a claim changes nothing twice), together with the queue message that carries the
+ * task on. Steps come from decide.ts; this module only applies them.
+ *
+ * No transition writes an audit row today (token accesses are audited by the vault when a
+ * task resolves its references); one would be added here, in the same batch as its UPDATE.
+ */
+
+/** The transition table: the statuses each transition leaves from, and where it goes. */
+export const TRANSITIONS = {
+  /** Take a due task for an attempt (also a processing task whose lease ran out: its consumer died). */
+  claim: { from: ["pending", "delayed"], to: ["processing"] },
+  /** Give a task back after an unexpected error, for a redelivery or the sweeper. */
+  release: { from: ["processing"], to: ["pending"] },
+  /** The attempt failed; another one is scheduled. */
+  retry: { from: ["processing"], to: ["pending"] },
+  startPolling: { from: ["processing"], to: ["polling"] },
+  pollAgain: { from: ["polling"], to: ["polling"] },
+  finish: { from: ["pending", "delayed", "processing", "polling"], to: ["completed", "failed", "timeout"] },
+  /** Only a task that has not started can be cancelled; the consumer then never calls its target. */
+  cancel: { from: ["pending", "delayed"], to: ["cancelled"] },
+} as const satisfies Record<string, { from: readonly TaskStatus[]; to: readonly TaskStatus[] }>;
+
+/** `status IN (...)` of a transition: literals from the table above, never input. */
+const from = (transition: keyof typeof TRANSITIONS) => `status IN (${TRANSITIONS[transition].from.map((s) => `'${s}'`).join(", ")})`;
+/** `status = '...'` of a transition with one target. */
+const to = (transition: Exclude<keyof typeof TRANSITIONS, "finish">) => `status = '${TRANSITIONS[transition].to[0]}'`;
+
+/** Applies a decided step to the task and says what becomes of the message that led to it. */
+export async function apply(env: Env, task: TaskRow, step: Step): Promise<Delivery> {
+  switch (step.step) {
+    case "nothing":
+      return ack();
+    case "wait":
+      return retry(step.afterSeconds);
+    case "defer":
+      // Early: a delay longer than the queue allows, or a duplicate of a scheduled retry.
+      await queueExecution(env, task, step.afterSeconds);
+      return ack();
+    case "finish":
+      await finish(env, task, step);
+      return ack();
+    case "retry":
+      await scheduleRetry(env, task, step);
+      return retry(step.afterSeconds);
+    case "startPolling":
+      await startPolling(env, task, step);
+      return ack();
+    case "pollAgain":
+      await pollAgain(env, task, step);
+      return ack();
+  }
+}
+
+/** Queues the task's (next) execution; used at creation and for early deliveries. */
+export async function queueExecution(env: Env, task: Pick<TaskRow, "id" | "team_id">, delaySeconds: number): Promise<void> {
+  await env.TASKS.send({ type: "task.execute", taskId: task.id, teamId: task.team_id }, { delaySeconds });
+}
+
+/** Claims the task for one attempt; its new attempt count, or null if it was not claimable. */
+export async function claim(env: Env, task: TaskRow, now: Date): Promise<number | null> {
+  const at = now.toISOString();
+  const claimed = await env.DB
+    .prepare(
+      `UPDATE tasks SET ${to("claim")}, attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?, lease_until = ?
+       WHERE id = ? AND (${from("claim")} OR (status = 'processing' AND lease_until < ?)) RETURNING attempts`,
+    )
+    .bind(at, at, new Date(now.getTime() + (task.timeout_s + 60) * 1000).toISOString(), task.id, at)
+    .first<{ attempts: number }>();
+  return claimed?.attempts ?? null;
+}
+
+export async function release(env: Env, taskId: string): Promise<void> {
+  await env.DB
+    .prepare(`UPDATE tasks SET ${to("release")}, lease_until = NULL, updated_at = ? WHERE id = ? AND ${from("release")}`)
+    .bind(new Date().toISOString(), taskId)
+    .run();
+}
+
+async function scheduleRetry(env: Env, task: TaskRow, step: Retry): Promise<void> {
+  // run_at holds the retry back even if a duplicate message arrives early.
+  await env.DB
+    .prepare(`UPDATE tasks SET ${to("retry")}, error = ?, result = ?, run_at = ?, lease_until = NULL, updated_at = ? WHERE id = ? AND ${from("retry")}`)
+    .bind(step.error, step.result ? JSON.stringify(step.result) : null, new Date(Date.now() + step.afterSeconds * 1000).toISOString(), new Date().toISOString(), task.id)
+    .run();
+}
+
+async function startPolling(env: Env, task: TaskRow, step: StartPolling): Promise<void> {
+  // The first poll is queued before the state moves: a failed send leaves the step to be retried.
+  await queuePoll(env, task, step.state.polls, step.afterSeconds);
+  await env.DB
+    .prepare(`UPDATE tasks SET ${to("startPolling")}, poll_state = ?, result = ?, error = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND ${from("startPolling")}`)
+    .bind(JSON.stringify(step.state), JSON.stringify(step.result), new Date().toISOString(), task.id)
+    .run();
+}
+
+async function pollAgain(env: Env, task: TaskRow, step: PollAgain): Promise<void> {
+  // Queued first: if the state write then loses a race, the extra message finds a stale poll number and is dropped.
+  await queuePoll(env, task, step.state.polls, step.afterSeconds);
+  await env.DB
+    .prepare(`UPDATE tasks SET poll_state = ?, updated_at = ? WHERE id = ? AND ${from("pollAgain")} AND poll_state = ?`)
+    .bind(JSON.stringify(step.state), new Date().toISOString(), task.id, task.poll_state)
+    .run();
+}
+
+async function queuePoll(env: Env, task: TaskRow, poll: number, delaySeconds: number): Promise<void> {
+  await env.TASKS.send({ type: "task.poll", taskId: task.id, teamId: task.team_id, poll }, { delaySeconds });
+}
+
+/**
+ * Moves a task to a final state (once) and queues its completion webhook. The webhook message
+ * is queued first, so a failed send leaves the task unfinished for the step to be retried; a
+ * webhook that arrives before the state is written waits for it.
+ */
+async function finish(env: Env, task: TaskRow, step: Finish): Promise<void> {
+  if (task.on_complete_url) await env.TASKS.send({ type: "webhook.deliver", taskId: task.id, teamId: task.team_id }, { delaySeconds: 1 });
+  const at = new Date().toISOString();
+  await env.DB
+    .prepare(
+      `UPDATE tasks SET status = ?, error = ?, result = COALESCE(?, result), lease_until = NULL, updated_at = ?, completed_at = ?,
+         webhook_status = CASE WHEN on_complete_url IS NULL THEN NULL ELSE 'pending' END
+       WHERE id = ? AND ${from("finish")}`,
+    )
+    .bind(step.status, step.error, step.result ? JSON.stringify(step.result) : null, at, at, task.id)
+    .run();
+  log.info("task_finished", { taskId: task.id, teamId: task.team_id, status: step.status, attempts: task.attempts });
+}
+
+/** Cancels a task that has not started; the cancelled row, or null if its status did not allow it. */
+export async function cancel(db: D1Database, teamId: string, taskId: string): Promise<TaskRow | null> {
+  const at = new Date().toISOString();
+  return db
+    .prepare(`UPDATE tasks SET ${to("cancel")}, updated_at = ?, completed_at = ? WHERE id = ? AND team_id = ? AND ${from("cancel")} RETURNING *`)
+    .bind(at, at, taskId, teamId)
+    .first<TaskRow>();
+}
+
+/** Past the idempotency window a key is free again. */
+export async function releaseIdempotencyKey(db: D1Database, taskId: string, key: string): Promise<void> {
+  await db.prepare("UPDATE tasks SET idempotency_key = NULL WHERE id = ? AND idempotency_key = ?").bind(taskId, key).run();
+}
+
+// ---- The completion webhook's own state (webhook_status: pending -> delivered | failed) ----
+
+export async function recordWebhookAttempt(env: Env, taskId: string, step: WebhookStep): Promise<Delivery> {
+  await env.DB
+    .prepare("UPDATE tasks SET webhook_status = ?, webhook_attempts = ?, webhook_error = ?, updated_at = ? WHERE id = ? AND webhook_status = 'pending'")
+    .bind(step.status, step.attempts, step.error, new Date().toISOString(), taskId)
+    .run();
+  if (step.error !== null) log.warn("webhook_failed", { taskId, attempt: step.attempts, final: step.retryAfterSeconds === null });
+  return step.retryAfterSeconds === null ? ack() : retry(step.retryAfterSeconds);
+}
+
+export async function deadLetterWebhook(env: Env, taskId: string): Promise<void> {
+  await env.DB.prepare("UPDATE tasks SET webhook_status = 'failed', webhook_error = 'dead-lettered' WHERE id = ? AND webhook_status = 'pending'").bind(taskId).run();
+}
+
+// ---- Self-healing ----
+
+/** Re-sends lost steps (sweeper.ts finds them) and touches their tasks so the next sweep gives them time to run. */
+export async function requeueStalled(env: Env, messages: MessageSendRequest<QueueMessage>[], now: Date): Promise<void> {
+  await env.TASKS.sendBatch(messages);
+  const at = now.toISOString();
+  const ids = [...new Set(messages.map((m) => m.body.taskId))];
+  await env.DB.batch(ids.map((id) => env.DB.prepare("UPDATE tasks SET updated_at = ? WHERE id = ?").bind(at, id)));
+}
