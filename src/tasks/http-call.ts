@@ -7,7 +7,7 @@ import { isSendableHeaderValue } from "../vault/values";
  * by hand (each hop re-checked against the URL policy; credential headers dropped as soon as
  * a hop leaves the original origin), and the response body read up to a limit.
  */
-/** How much of a body is read: enough past the stored limit (RESULT_BODY_LIMIT in outbound/redact) to redact a secret straddling it. */
+/** How much of a body is read: enough past the stored limit (outbound/redact) to redact a secret straddling it. */
 export const READ_LIMIT = 2 * 1024 * 1024;
 const MAX_REDIRECTS = 5;
 /** Headers that never follow a redirect to another origin, as in the Fetch standard. */
