@@ -61,6 +61,17 @@ export function ulid(now: number = Date.now()): string {
 
 export const ID_BODY = "[0-9a-hjkmnp-tv-z]{26}";
 
+/** Each id prefix with what it names (for messages such as "must be a token id (tok_...)"). */
+export const ID_KINDS = {
+  team: "a team",
+  key: "an API key",
+  tok: "a token",
+  task: "a task",
+  usr: "a user",
+  inv: "an invitation",
+} as const;
+export type IdPrefix = keyof typeof ID_KINDS;
+
 export const newId = {
   team: () => `team_${ulid()}`,
   apiKey: () => `key_${ulid()}`,

@@ -22,10 +22,11 @@ describe("GET /openapi.json", () => {
     expect(create.responses["429"]).toBeDefined();
     expect(doc.components.securitySchemes.headerApiKey).toEqual({ type: "apiKey", in: "header", name: "X-API-Key" });
     expect(doc.paths["/v1/tokens/{id}"].get.parameters[0]).toMatchObject({ name: "id", in: "path", required: true });
-    // Every $ref resolves inside the document.
+    // Every $ref resolves inside the document (schemas, and the shared response headers).
     for (const ref of res.text.match(/"\$ref":"([^"]+)"/g) ?? []) {
-      const name = ref.split("/").pop()!.replace(/"$/, "");
-      expect(doc.components.schemas[name], ref).toBeDefined();
+      const pointer = ref.slice('"$ref":"#/'.length, -1).split("/");
+      expect(pointer.slice(0, 1), ref).toEqual(["components"]);
+      expect(pointer.reduce((node, key) => node?.[key], doc), ref).toBeDefined();
     }
   });
 });

@@ -1,7 +1,7 @@
+import { taskContext } from "../context";
 import type { Env } from "../env";
-import { newId } from "../ids";
 import { log } from "../log";
-import { VaultDecryptError, type TeamKeyMaterial } from "../vault/cipher";
+import { VaultDecryptError } from "../vault/cipher";
 import { resolveTokens, TokenUnavailableError } from "../vault/tokens";
 import { callOut, storedBody, type CallOutcome } from "./http-call";
 import { backoffSeconds, isFinal, type PollState, type TaskResult, type TaskRow, type TaskStatus } from "./model";
@@ -27,12 +27,8 @@ async function loadForExecution(env: Env, taskId: string): Promise<TaskWithTeam 
   return env.DB.prepare("SELECT t.*, tm.key_salt FROM tasks t JOIN teams tm ON tm.id = t.team_id WHERE t.id = ?").bind(taskId).first<TaskWithTeam>();
 }
 
-function teamOf(row: TaskWithTeam): TeamKeyMaterial {
-  return { teamId: row.team_id, salt: row.key_salt };
-}
-
-function callerFor(row: TaskWithTeam) {
-  return { team: teamOf(row), actor: { type: "task" as const, id: row.id, apiKeyId: row.api_key_id }, requestId: newId.request() };
+function callerFor(env: Env, row: TaskWithTeam) {
+  return taskContext(env, { id: row.id, apiKeyId: row.api_key_id, team: { id: row.team_id, keySalt: row.key_salt } });
 }
 
 /** First delivery and retries of a task's main call. */
@@ -80,7 +76,7 @@ async function attempt(env: Env, row: TaskWithTeam, attempts: number): Promise<S
   const headers = JSON.parse(row.headers) as Record<string, string>;
   let values: Map<string, string>;
   try {
-    values = await resolveTokens(env, callerFor(row), referencesIn(headers));
+    values = await resolveTokens(callerFor(env, row), referencesIn(headers));
   } catch (error) {
     if (error instanceof TokenUnavailableError) {
       await finish(env, row, "failed", `Token reference ${error.tokenIds.join(", ")} is revoked or no longer available; no request was made`, null, attempts);
@@ -302,7 +298,7 @@ async function fetchWithPolicy(env: Env, row: TaskWithTeam, config: PollConfig, 
   const credentialHeaders = forward ? Object.fromEntries(Object.entries(submitted).filter(([name]) => credentialNames.includes(name.toLowerCase()))) : {};
   let values: Map<string, string>;
   try {
-    values = await resolveTokens(env, callerFor(row), referencesIn(submitted));
+    values = await resolveTokens(callerFor(env, row), referencesIn(submitted));
   } catch (error) {
     if (error instanceof TokenUnavailableError) return { kind: "blocked", message: `needs ${error.tokenIds.join(", ")}, which is revoked or no longer available` };
     throw error;

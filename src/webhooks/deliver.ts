@@ -1,3 +1,4 @@
+import { taskContext } from "../context";
 import type { Env } from "../env";
 import { log } from "../log";
 import { callOut } from "../tasks/http-call";
@@ -30,7 +31,7 @@ export async function deliverWebhook(env: Env, taskId: string): Promise<StepResu
   let error: string | null = verdict.ok ? null : `onCompleteUrl ${verdict.reason}`;
   if (verdict.ok) {
     const body = JSON.stringify({ event, task: taskView(row) });
-    const { secret } = await webhookSecret(env, { teamId: row.team_id, salt: row.key_salt });
+    const { secret } = await webhookSecret(taskContext(env, { id: row.id, apiKeyId: row.api_key_id, team: { id: row.team_id, keySalt: row.key_salt } }));
     const outcome = await callOut({
       method: "POST",
       url: row.on_complete_url,
