@@ -6,7 +6,7 @@ import { log } from "../log";
 import { rateLimitHeaders } from "../ratelimit/limiter";
 import type { RateLimitDecision } from "../ratelimit/sliding-window";
 import { parseWith, readJsonBody } from "./body";
-import { buildContext } from "./context";
+import { buildContext } from "./authenticate";
 import { json, toErrorResponse } from "./errors";
 import type { AnyRoute } from "./route";
 
