@@ -23,6 +23,7 @@
  * value ever leaves this Worker; only counts and times are returned.
  */
 import { authenticateApiKey } from "../src/auth/apikeys";
+import { taskContext } from "../src/context";
 import type { Env } from "../src/env";
 import { gateFor } from "../src/gate/client";
 import { resolveTokens } from "../src/vault/tokens";
@@ -56,11 +57,7 @@ async function prepare(env: Env, url: URL, headers: Headers): Promise<Op> {
       const ids = (q.get("ids") ?? "").split(",").filter(Boolean);
       const salt = await teamSalt(env, teamId);
       return async () => {
-        const values = await resolveTokens(
-          env,
-          { team: { teamId, salt }, actor: { type: "task", id: "task_bench", apiKeyId: "key_bench" }, requestId: "req_bench" },
-          ids,
-        );
+        const values = await resolveTokens(taskContext(env, { id: "task_bench", apiKeyId: "key_bench", team: { id: teamId, keySalt: salt } }, "req_bench"), ids);
         if (values.size !== ids.length) throw new Error(`resolved ${values.size} of ${ids.length}`);
         values.clear();
       };

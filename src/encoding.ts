@@ -35,12 +35,13 @@ export const utf8 = {
   decode: (b: ArrayBuffer | Uint8Array) => new TextDecoder().decode(b),
 };
 
-/** Constant-time comparison of two equal-length byte arrays (length is not secret here). */
+/**
+ * Constant-time comparison with the runtime's `crypto.subtle.timingSafeEqual` (a Workers
+ * extension), which throws on different lengths: a length difference is answered false first
+ * (callers compare values whose length is not secret, such as digests).
+ */
 export function timingSafeEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  let diff = 0;
-  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
-  return diff === 0;
+  return a.byteLength === b.byteLength && crypto.subtle.timingSafeEqual(a, b);
 }
 
 export async function sha256Hex(input: string): Promise<string> {

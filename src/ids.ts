@@ -72,6 +72,17 @@ export function idTime(body: string): number {
   return time;
 }
 
+/** Each id prefix with what it names (for messages such as "must be a token id (tok_...)"). */
+export const ID_KINDS = {
+  team: "a team",
+  key: "an API key",
+  tok: "a token",
+  task: "a task",
+  usr: "a user",
+  inv: "an invitation",
+} as const;
+export type IdPrefix = keyof typeof ID_KINDS;
+
 export const newId = {
   team: () => `team_${ulid()}`,
   apiKey: () => `key_${ulid()}`,

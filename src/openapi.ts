@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { ERROR_CATALOG, statusOf, type ErrorCode } from "./errors";
 import type { AnyRoute } from "./http/route";
 import { ErrorBody } from "./http/schemas";
 import { PLANS } from "./plans";
@@ -6,15 +7,54 @@ import { PLANS } from "./plans";
 /**
  * Generates the OpenAPI 3.1 document from the route table and the zod schemas the routes
  * parse with (zod 4's JSON Schema output is draft 2020-12, which OpenAPI 3.1 uses).
- * Shared named schemas (`.meta({ id })`) are lifted into components.
+ * Shared named schemas (`.meta({ id })`) are lifted into components. Each route's error
+ * responses come from `routeErrorCodes`: its auth mode, its inputs and its declared errors.
  */
 type JsonSchema = Record<string, unknown>;
 
-const components: Record<string, JsonSchema> = {};
+const TAGS: Record<string, string> = {
+  Service: "Liveness and this document",
+  Tokens: "Credentials stored once, encrypted, used by tok_ reference (seed 000)",
+  Tasks: "Outbound HTTP calls run from the queue, with tok_ references resolved at execution",
+  Webhooks: "The signing secret of task completion webhooks",
+  Audit: "The team's audit trail",
+  Accounts: "Sign-up, login and logout (session tokens)",
+  Teams: "Teams, members and invitations",
+  "API keys": "Team API keys, managed by members",
+  Admin: "Operator API (ADMIN_TOKEN)",
+};
 
-function toSchema(schema: z.ZodType, io: "input" | "output"): JsonSchema {
+/** Every error a route can answer with: from its auth mode, its inputs and its declared errors. */
+export function routeErrorCodes(route: Pick<AnyRoute, "auth" | "body" | "params" | "query" | "headers" | "errors">): ErrorCode[] {
+  const codes = new Set<ErrorCode>();
+  if (route.auth === "apiKey") ["api_key_required", "invalid_api_key", "insufficient_scope", "rate_limited"].forEach((c) => codes.add(c as ErrorCode));
+  if (route.auth === "admin") ["admin_token_required", "invalid_admin_token", "not_configured"].forEach((c) => codes.add(c as ErrorCode));
+  if (route.auth === "user") ["session_required", "invalid_session", "not_configured"].forEach((c) => codes.add(c as ErrorCode));
+  if (route.body || route.params || route.query || route.headers) codes.add("validation_failed");
+  if (route.body) ["malformed_body", "payload_too_large", "unsupported_media_type"].forEach((c) => codes.add(c as ErrorCode));
+  for (const code of route.errors ?? []) codes.add(code);
+  codes.add("internal_error");
+  return [...codes].sort((a, b) => statusOf(a) - statusOf(b));
+}
+
+/** Answered outside any route: unknown paths and unserved methods. */
+export const UNROUTED_ERROR_CODES: readonly ErrorCode[] = ["not_found", "method_not_allowed"];
+
+const HEADERS = {
+  "X-Request-Id": { description: "Identifies the request in the server's logs (every response)", schema: { type: "string" } },
+  "X-RateLimit-Limit": { description: "The team's requests per minute (API-key routes)", schema: { type: "integer" } },
+  "X-RateLimit-Remaining": { description: "Requests left in the sliding 60 s window", schema: { type: "integer" } },
+  "X-RateLimit-Reset": { description: "Unix seconds at which the oldest counted request leaves the window", schema: { type: "integer" } },
+  "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer" } },
+  Allow: { description: "The methods the path serves", schema: { type: "string" } },
+} as const;
+const headerRef = (name: keyof typeof HEADERS) => ({ $ref: `#/components/headers/${name}` });
+
+function toSchema(components: Record<string, JsonSchema>, schema: z.ZodType, io: "input" | "output"): JsonSchema {
   const converted = z.toJSONSchema(schema, { io, unrepresentable: "any", target: "draft-2020-12" }) as JsonSchema;
   const { $schema: _ignored, $defs, ...rest } = converted as JsonSchema & { $defs?: Record<string, JsonSchema> };
+  // A named schema at the root comes back as a $ref to its own $defs entry: the entry is the
+  // component, the root stays the reference.
   for (const [name, def] of Object.entries($defs ?? {})) components[name] = relink(def) as JsonSchema;
   return relink(rest) as JsonSchema;
 }
@@ -29,47 +69,77 @@ function relink(value: unknown): unknown {
   return value;
 }
 
-function parametersFor(route: AnyRoute) {
+function parametersFor(components: Record<string, JsonSchema>, route: AnyRoute) {
   const params: unknown[] = [];
-  for (const [where, schema] of [["path", route.params], ["query", route.query]] as const) {
+  for (const [where, schema] of [["path", route.params], ["query", route.query], ["header", route.headers]] as const) {
     if (!schema) continue;
-    const json = toSchema(schema, "input") as { properties?: Record<string, JsonSchema>; required?: string[] };
+    const json = toSchema(components, schema, "input") as { properties?: Record<string, JsonSchema>; required?: string[] };
     for (const [name, property] of Object.entries(json.properties ?? {})) {
-      params.push({ name, in: where, required: where === "path" || (json.required ?? []).includes(name), schema: property });
+      const { description, ...rest } = property;
+      params.push({
+        // Header names are matched case-insensitively; documented in their usual spelling.
+        name: where === "header" ? name.replace(/(^|-)([a-z])/g, (_m, dash: string, c: string) => dash + c.toUpperCase()) : name,
+        in: where,
+        required: where === "path" || (json.required ?? []).includes(name),
+        ...(typeof description === "string" ? { description } : {}),
+        schema: rest,
+      });
     }
   }
   return params;
 }
 
-const errorResponse = (description: string) => ({ description, content: { "application/json": { schema: { $ref: "#/components/schemas/Error" } } } });
+/** The one response object of a status: the codes it may carry, with an example of each. */
+function errorResponse(codes: ErrorCode[], headers: Record<string, unknown>) {
+  const only = codes.length === 1 ? codes[0] : undefined;
+  return {
+    description: codes.map((c) => `\`${c}\`: ${ERROR_CATALOG[c].description}`).join("; "),
+    headers,
+    content: {
+      "application/json": {
+        schema: { allOf: [{ $ref: "#/components/schemas/Error" }, { type: "object", properties: { code: { enum: codes } } }] },
+        ...(only
+          ? { example: exampleOf(only) }
+          : { examples: Object.fromEntries(codes.map((c) => [c, { summary: ERROR_CATALOG[c].message, value: exampleOf(c) }])) }),
+      },
+    },
+  };
+}
+
+function exampleOf(code: ErrorCode) {
+  const body: Record<string, unknown> = { error: ERROR_CATALOG[code].message, code };
+  if (code === "internal_error") body.requestId = "req_01jrx7m2k0000000000000000a";
+  return body;
+}
+
+function responseHeaders(route: AnyRoute, status: number): Record<string, unknown> {
+  const headers: Record<string, unknown> = { "X-Request-Id": headerRef("X-Request-Id") };
+  // API-key requests are counted once authenticated: every answer after that carries the window.
+  if (route.auth === "apiKey" && status !== 401) {
+    for (const name of ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset"] as const) headers[name] = headerRef(name);
+  }
+  if (status === 429) headers["Retry-After"] = headerRef("Retry-After");
+  return headers;
+}
 
 export function buildOpenApi(routes: AnyRoute[]) {
+  const components: Record<string, JsonSchema> = {};
+  toSchema(components, ErrorBody, "output");
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of routes) {
     const path = route.path.replace(/:(\w+)/g, "{$1}");
     const responses: Record<string, unknown> = {};
     for (const [status, spec] of Object.entries(route.responses)) {
+      const headers = { ...responseHeaders(route, Number(status)), ...spec.headers };
       responses[status] = spec.schema
-        ? { description: spec.description, content: { "application/json": { schema: toSchema(spec.schema, "output") } } }
-        : { description: spec.description };
+        ? { description: spec.description, headers, content: { "application/json": { schema: toSchema(components, spec.schema, "output") } } }
+        : { description: spec.description, headers };
     }
-    if (route.body || route.params || route.query) responses["400"] = errorResponse("Invalid input: `issues` names each field by path");
-    if (route.body) {
-      responses["413"] = errorResponse("Body too large");
-      responses["415"] = errorResponse("Content-Type is not application/json");
+    const byStatus = new Map<number, ErrorCode[]>();
+    for (const code of routeErrorCodes(route)) byStatus.set(statusOf(code), [...(byStatus.get(statusOf(code)) ?? []), code]);
+    for (const [status, codes] of byStatus) {
+      responses[String(status)] = errorResponse(codes, responseHeaders(route, status));
     }
-    if (route.auth === "apiKey") {
-      responses["401"] = errorResponse('{"error":"API key required"} or {"error":"Invalid or revoked API key"}');
-      responses["403"] = errorResponse('{"error":"Access denied"}: another team\'s resource');
-      responses["429"] = errorResponse('{"error":"Rate limit exceeded"}, with Retry-After');
-    }
-    if (route.auth === "admin") responses["401"] = errorResponse("Missing or wrong admin token");
-    if (route.auth === "user") {
-      responses["401"] = errorResponse("Missing, invalid, expired or logged-out session token");
-      responses["403"] = errorResponse('{"error":"Access denied"} when not a member of the team; a role error when the role is too low');
-    }
-    if (route.scope) responses["403"] = errorResponse(`{"error":"Access denied"} for another team's resource, or a key without the scope ${route.scope}`);
-    responses["500"] = errorResponse('{"error":"Internal error","requestId":"..."}');
     paths[path] ??= {};
     paths[path][route.method.toLowerCase()] = {
       summary: route.summary,
@@ -84,12 +154,12 @@ export function buildOpenApi(routes: AnyRoute[]) {
               ? [{ sessionToken: [] }]
               : [],
       ...(route.scope ? { "x-required-scope": route.scope, description: `Requires an API key with the \`${route.scope}\` scope.` } : {}),
-      parameters: parametersFor(route),
-      ...(route.body ? { requestBody: { required: true, content: { "application/json": { schema: toSchema(route.body, "input") } } } } : {}),
+      parameters: parametersFor(components, route),
+      ...(route.body ? { requestBody: { required: true, content: { "application/json": { schema: toSchema(components, route.body, "input") } } } } : {}),
       responses,
     };
   }
-  components.Error = toSchema(ErrorBody, "output");
+  const usedTags = [...new Set(routes.map((r) => r.tag))];
   return {
     openapi: "3.1.0",
     info: {
@@ -98,12 +168,21 @@ export function buildOpenApi(routes: AnyRoute[]) {
       description:
         "Store third-party credentials once, encrypted (AES-256-GCM, per-team HKDF keys), and use them by tok_ reference. " +
         `Rate limits per team (sliding 60 s window): ${Object.entries(PLANS).map(([p, l]) => `${p} ${l.rateLimitPerMinute}/min`).join(", ")}. ` +
-        "Every authenticated response carries X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset.",
+        "Every authenticated response carries X-RateLimit-Limit, X-RateLimit-Remaining and X-RateLimit-Reset.\n\n" +
+        'Every error is `{"error": "<message>", "code": "<code>", ...details}`: switch on `code`, never on the message. ' +
+        "Each operation lists the codes it may answer with; an unknown path answers `not_found` (404) and a method a path does not serve " +
+        "answers `method_not_allowed` (405) with an `Allow` header (components.responses.NotFound and MethodNotAllowed).",
     },
     servers: [{ url: "/" }],
+    tags: usedTags.map((name) => ({ name, description: TAGS[name] ?? name })),
     paths,
     components: {
       schemas: components,
+      headers: HEADERS,
+      responses: {
+        NotFound: errorResponse(["not_found"], { "X-Request-Id": headerRef("X-Request-Id") }),
+        MethodNotAllowed: errorResponse(["method_not_allowed"], { "X-Request-Id": headerRef("X-Request-Id"), Allow: headerRef("Allow") }),
+      },
       securitySchemes: {
         bearerApiKey: { type: "http", scheme: "bearer", description: "Team API key (tvk_...)" },
         headerApiKey: { type: "apiKey", in: "header", name: "X-API-Key" },

@@ -30,7 +30,7 @@ describe("sign-up, login, logout", () => {
     expect(revoked.json.apiKey.revokedAt).toEqual(expect.any(String));
     const after = await call("GET", "/v1/tokens", { key });
     expect(after.status).toBe(401);
-    expect(after.json).toEqual({ error: "Invalid or revoked API key" });
+    expect(after.json).toEqual({ error: "Invalid or revoked API key", code: "invalid_api_key" });
   });
 
   it("logs in, and logout ends every earlier session", async () => {
@@ -54,7 +54,7 @@ describe("sign-up, login, logout", () => {
     const unknown = await call("POST", "/auth/login", { body: { email: `nobody-${u.email}`, password: "not-the-password-123" }, headers: anyAddress() });
     expect(wrong.status).toBe(401);
     expect(unknown.status).toBe(401);
-    expect(wrong.json).toEqual({ error: "Invalid email or password" });
+    expect(wrong.json).toEqual({ error: "Invalid email or password", code: "invalid_credentials" });
     expect(unknown.json).toEqual(wrong.json);
     const { results } = await env.DB.prepare("SELECT * FROM audit_log WHERE team_id = ? AND action = 'login.failed'").bind(u.team.id).all();
     expect(results).toHaveLength(1);
@@ -71,7 +71,7 @@ describe("sign-up, login, logout", () => {
     }
     expect(statuses.slice(0, 10)).toEqual(Array(10).fill(401));
     expect(statuses.slice(10)).toEqual([429, 429]);
-    expect(last?.json).toEqual({ error: "Too many attempts, try again later" });
+    expect(last?.json).toEqual({ error: "Too many attempts, try again later", code: "too_many_attempts" });
     expect(Number(last?.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     // Even the right password waits out the limit.
     expect((await call("POST", "/auth/login", { body: { email: u.email, password: PASSWORD }, headers: anyAddress() })).status).toBe(429);
@@ -116,7 +116,7 @@ describe("session tokens", () => {
     for (const token of [expired, wrongSecret, `${h}.${forged}.${s}`, `${none}.${p}.`, `${none}.${p}.${s}`, `${hs512}.${p}.${s}`, `${h}.${p}.${s.slice(0, -2)}AA`]) {
       const res = await asUser(token, "GET", "/teams");
       expect(res.status, token.slice(0, 40)).toBe(401);
-      expect(res.json).toEqual({ error: "Invalid or expired session token" });
+      expect(res.json).toEqual({ error: "Invalid or expired session token", code: "invalid_session" });
     }
     expect((await asUser(u.token, "GET", "/teams")).status).toBe(200);
   });
@@ -129,13 +129,13 @@ describe("plans", () => {
     expect((await createKey(owner.token, teamId)).status).toBe(201);
     const second = await createKey(owner.token, teamId);
     expect(second.status).toBe(403);
-    expect(second.json).toEqual({ error: "Plan limit reached: the free plan allows 1 API keys", limit: 1, plan: "free" });
+    expect(second.json).toEqual({ error: "Plan limit reached: the free plan allows 1 API keys", code: "plan_limit_reached", limit: 1, plan: "free" });
 
     const invited = await asUser(owner.token, "POST", `/teams/${teamId}/members`, { email: "someone-new@example.com" });
     expect(invited.status).toBe(201);
     const third = await asUser(owner.token, "POST", `/teams/${teamId}/members`, { email: "third@example.com" });
     expect(third.status).toBe(403);
-    expect(third.json).toEqual({ error: "Plan limit reached: the free plan allows 2 members", limit: 2, plan: "free" });
+    expect(third.json).toEqual({ error: "Plan limit reached: the free plan allows 2 members", code: "plan_limit_reached", limit: 2, plan: "free" });
 
     const key = (await createKey(owner.token, teamId).catch(() => null))?.json;
     expect(key?.error).toMatch(/Plan limit/);
@@ -179,7 +179,7 @@ describe("scopes", () => {
     const key = (await createKey(owner.token, owner.team.id, { name: "narrow", scopes: others })).json.key as string;
     const res = await call(route.method, samplePath(route), { key, body: route.body ? {} : undefined });
     expect(res.status).toBe(403);
-    expect(res.json).toEqual({ error: `This API key lacks the scope ${route.scope}`, requiredScope: route.scope });
+    expect(res.json).toEqual({ error: `This API key lacks the scope ${route.scope}`, code: "insufficient_scope", requiredScope: route.scope });
     // A key with only that scope gets past the check (to validation, a 404, or success).
     const only = (await createKey(owner.token, owner.team.id, { name: "only", scopes: [route.scope] })).json.key as string;
     const allowed = await call(route.method, samplePath(route), { key: only, body: route.body ? {} : undefined });
@@ -232,11 +232,11 @@ describe("members and invitations", () => {
     expect((await asUser(carol.token, "PATCH", `/teams/${t}/members/${owner.user.id}`, { role: "member" })).status).toBe(403);
     const demoteSelf = await asUser(owner.token, "PATCH", `/teams/${t}/members/${owner.user.id}`, { role: "admin" });
     expect(demoteSelf.status).toBe(409);
-    expect(demoteSelf.json).toEqual({ error: "A team must keep at least one owner" });
+    expect(demoteSelf.json).toEqual({ error: "A team must keep at least one owner", code: "last_owner" });
     const leave = await asUser(owner.token, "DELETE", `/teams/${t}/members/${owner.user.id}`);
-    expect(leave.json).toEqual({ error: "The last owner cannot be removed" });
+    expect(leave.json).toEqual({ error: "The last owner cannot be removed", code: "last_owner" });
     expect((await asUser(carol.token, "DELETE", `/teams/${t}/members/${bob.user.id}`)).status).toBe(200);
-    expect((await asUser(bob.token, "GET", `/teams/${t}`)).json).toEqual({ error: "Access denied" });
+    expect((await asUser(bob.token, "GET", `/teams/${t}`)).json).toEqual({ error: "Access denied", code: "access_denied" });
 
     const actions = await env.DB.prepare("SELECT action FROM audit_log WHERE team_id = ? ORDER BY id").bind(t).all<{ action: string }>();
     expect(actions.results.map((r) => r.action)).toEqual(
@@ -284,7 +284,7 @@ describe("invitation lifecycle", () => {
     const invitee = (await call("POST", "/auth/signup", { body: { email, password: PASSWORD, teamName: "x" }, headers: anyAddress() })).json;
     const res = await asUser(invitee.token, "POST", "/invitations/accept", { token: invite.json.acceptToken });
     expect(res.status).toBe(404);
-    expect(res.json).toEqual({ error: "Invitation not found or expired" });
+    expect(res.json).toEqual({ error: "Invitation not found or expired", code: "not_found" });
   });
 });
 
@@ -314,7 +314,7 @@ describe("cross-team isolation", () => {
     for (const [method, path, body] of attempts) {
       const res = await asUser(a.token, method, path, body);
       expect(res.status, `${method} ${path}`).toBe(403);
-      expect(res.json, `${method} ${path}`).toEqual({ error: "Access denied" });
+      expect(res.json, `${method} ${path}`).toEqual({ error: "Access denied", code: "access_denied" });
     }
     expect(await snapshot()).toEqual(before);
     expect((await call("GET", "/v1/tokens", { key: bKey.key })).status).toBe(200);
@@ -324,7 +324,7 @@ describe("cross-team isolation", () => {
     const bToken = await newToken(bKey.key, "b-secret-value");
     const bTask = await call("POST", "/v1/tasks", { key: bKey.key, body: { targetUrl: "https://api.example.com/x", delay: 3600 } });
     for (const [method, path] of [["GET", `/v1/tokens/${bToken}`], ["DELETE", `/v1/tokens/${bToken}`], ["GET", `/v1/tasks/${bTask.json.task.id}`], ["POST", `/v1/tasks/${bTask.json.task.id}/cancel`]] as const) {
-      expect((await call(method, path, { key: aKey })).json, path).toEqual({ error: "Access denied" });
+      expect((await call(method, path, { key: aKey })).json, path).toEqual({ error: "Access denied", code: "access_denied" });
     }
     expect((await call("GET", `/v1/audit?targetId=${bToken}`, { key: aKey })).json.entries).toEqual([]);
     expect((await call("GET", `/v1/tasks/${bTask.json.task.id}`, { key: bKey.key })).json.task.status).toBe("delayed");

@@ -33,7 +33,7 @@ describe("team API keys", () => {
       [1, 2, 3].map((i) => call("POST", `/admin/teams/${free.team.id}/apikeys`, { admin: true, body: { name: `k${i}` } })),
     );
     expect(results.map((r) => r.status)).toEqual([403, 403, 403]);
-    expect(results[0]?.json).toEqual({ error: "Plan limit reached: the free plan allows 1 API keys", limit: 1, plan: "free" });
+    expect(results[0]?.json).toEqual({ error: "Plan limit reached: the free plan allows 1 API keys", code: "plan_limit_reached", limit: 1, plan: "free" });
     await call("POST", `/admin/apikeys/${free.apiKey.id}/revoke`, { admin: true });
     const second = await call("POST", `/admin/teams/${free.team.id}/apikeys`, { admin: true, body: { name: "replacement" } });
     expect(second.status).toBe(201);
@@ -61,7 +61,7 @@ describe("team API keys", () => {
   });
 
   it("unknown team or key ids are 404s for the operator", async () => {
-    expect((await call("GET", "/admin/teams/team_01jrx7m2k0000000000000000a", { admin: true })).json).toEqual({ error: "Team not found" });
+    expect((await call("GET", "/admin/teams/team_01jrx7m2k0000000000000000a", { admin: true })).json).toEqual({ error: "Team not found", code: "not_found" });
     expect((await call("POST", "/admin/apikeys/key_01jrx7m2k0000000000000000a/revoke", { admin: true })).status).toBe(404);
     expect((await call("GET", "/admin/teams/nope", { admin: true })).status).toBe(400);
   });
@@ -112,6 +112,6 @@ describe("the team's gate (auth cache in the Durable Object)", () => {
     const forged = `tvk_${b.team.id.slice(5)}${a.key.slice(30)}`;
     const res = await call("GET", "/v1/tokens", { key: forged });
     expect(res.status).toBe(401);
-    expect(res.json).toEqual({ error: "Invalid or revoked API key" });
+    expect(res.json).toEqual({ error: "Invalid or revoked API key", code: "invalid_api_key" });
   });
 });

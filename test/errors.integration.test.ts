@@ -8,7 +8,7 @@ describe("error handling", () => {
   it("404 for unknown routes and 405 with Allow for wrong methods", async () => {
     const unknown = await call("GET", "/v2/whatever");
     expect(unknown.status).toBe(404);
-    expect(unknown.json).toEqual({ error: "Not found" });
+    expect(unknown.json).toEqual({ error: "Not found", code: "not_found" });
     const wrong = await call("PUT", "/v1/tokens");
     expect(wrong.status).toBe(405);
     expect(wrong.json.error).toBe("Method not allowed");
@@ -27,10 +27,10 @@ describe("error handling", () => {
     for (const body of [`{"name":"x","value":"${CANARY}"`, `{name: '${CANARY}'}`, "nul", "{\"a\":1}}"]) {
       const res = await call("POST", "/v1/tokens", { key: team.key, body });
       expect(res.status).toBe(400);
-      expect(res.json).toEqual({ error: "Malformed JSON body" });
+      expect(res.json).toEqual({ error: "Malformed JSON body", code: "malformed_body" });
     }
     const empty = await call("POST", "/v1/tokens", { key: team.key, headers: { "content-type": "application/json" } });
-    expect(empty.json).toEqual({ error: "Request body is required" });
+    expect(empty.json).toEqual({ error: "Request body is required", code: "malformed_body" });
   });
 
   it("415 for a non-JSON content type", async () => {
@@ -38,7 +38,7 @@ describe("error handling", () => {
     for (const type of ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"]) {
       const res = await call("POST", "/v1/tokens", { key: team.key, body: JSON.stringify({ name: "a", value: "b" }), headers: { "content-type": type } });
       expect(res.status).toBe(415);
-      expect(res.json).toEqual({ error: "Content-Type must be application/json" });
+      expect(res.json).toEqual({ error: "Content-Type must be application/json", code: "unsupported_media_type" });
     }
     const charset = await call("POST", "/v1/tokens", { key: team.key, body: { name: "a", value: "b" }, headers: { "content-type": "application/json; charset=utf-8" } });
     expect(charset.status).toBe(201);
@@ -75,7 +75,7 @@ describe("error handling", () => {
       body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]),
     });
     expect(res.status).toBe(400);
-    expect(await res.json()).toEqual({ error: "Request body is not valid UTF-8" });
+    expect(await res.json()).toEqual({ error: "Request body is not valid UTF-8", code: "malformed_body" });
   });
 
   it("answers HEAD like GET without a body", async () => {
@@ -94,7 +94,7 @@ describe("error handling", () => {
     try {
       const res = await call("POST", "/v1/tokens", { key: team.key, body: { name: "audit-must-fail", value: CANARY } });
       expect(res.status).toBe(500);
-      expect(res.json).toEqual({ error: "Internal error", requestId: res.headers.get("x-request-id") });
+      expect(res.json).toEqual({ error: "Internal error", code: "internal_error", requestId: res.headers.get("x-request-id") });
       expect(res.text).not.toContain(CANARY);
       const rows = await env.DB.prepare("SELECT COUNT(*) AS n FROM tokens WHERE team_id = ?").bind(team.team.id).first<number>("n");
       expect(rows).toBe(0);

@@ -22,10 +22,22 @@ describe("GET /openapi.json", () => {
     expect(create.responses["429"]).toBeDefined();
     expect(doc.components.securitySchemes.headerApiKey).toEqual({ type: "apiKey", in: "header", name: "X-API-Key" });
     expect(doc.paths["/v1/tokens/{id}"].get.parameters[0]).toMatchObject({ name: "id", in: "path", required: true });
-    // Every $ref resolves inside the document.
+    // The shared Error schema is the schema itself, not a reference to itself.
+    expect(doc.components.schemas.Error).toMatchObject({ type: "object", required: ["error", "code"] });
+    expect(doc.components.schemas.Error.$ref).toBeUndefined();
+    // Idempotency-Key is a documented header parameter; timestamps say date-time.
+    expect(doc.paths["/v1/tasks"].post.parameters).toContainEqual(expect.objectContaining({ name: "Idempotency-Key", in: "header", required: false }));
+    expect(doc.components.schemas.Token.properties.createdAt).toMatchObject({ type: "string", format: "date-time" });
+    // Error answers name their codes and headers.
+    const denied = doc.paths["/v1/tokens/{id}"].get.responses["403"];
+    expect(denied.content["application/json"].schema.allOf[1].properties.code.enum).toEqual(["insufficient_scope", "access_denied"]);
+    expect(Object.keys(doc.paths["/v1/tokens"].post.responses["429"].headers)).toEqual(["X-Request-Id", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"]);
+    expect(doc.components.responses.MethodNotAllowed.headers.Allow).toEqual({ $ref: "#/components/headers/Allow" });
+    // Every $ref resolves inside the document (schemas, and the shared response headers).
     for (const ref of res.text.match(/"\$ref":"([^"]+)"/g) ?? []) {
-      const name = ref.split("/").pop()!.replace(/"$/, "");
-      expect(doc.components.schemas[name], ref).toBeDefined();
+      const pointer = ref.slice('"$ref":"#/'.length, -1).split("/");
+      expect(pointer.slice(0, 1), ref).toEqual(["components"]);
+      expect(pointer.reduce((node, key) => node?.[key], doc), ref).toBeDefined();
     }
   });
 });

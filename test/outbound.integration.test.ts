@@ -6,6 +6,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import { apiKeyContext } from "./helpers/context";
 import { createToken } from "../src/vault/tokens";
 import { HEADER_VALUE_RULE } from "../src/vault/values";
 import { call, newTeam, newToken } from "./helpers/api";
@@ -55,10 +56,9 @@ describe("credential values (finding 1)", () => {
 
   it("never sends a value stored before the rule: the task fails, nothing reaches the target", async () => {
     const team = await newTeam();
-    const salt = await env.DB.prepare("SELECT key_salt FROM teams WHERE id = ?").bind(team.team.id).first<string>("key_salt");
     const legacy = `cnryU-é-${crypto.randomUUID()}`;
     // Straight into the store, as an older version of the API accepted it.
-    const token = await createToken(env, { team: { teamId: team.team.id, salt: salt! }, actor: { type: "api_key", id: team.apiKey.id }, requestId: "req_test" }, "legacy", legacy);
+    const token = await createToken(await apiKeyContext(team), { name: "legacy", value: legacy });
     const up = upstreamNamespace();
     const created = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: up.url("echo"), method: "GET", headers: { Authorization: `Bearer ${token.id}` }, maxRetries: 2 } });
     expect(created.status).toBe(201);

@@ -9,7 +9,7 @@ describe("per-team rate limits (seed 002)", () => {
     const limited = results.filter((r) => r.status === 429);
     expect(ok).toHaveLength(60);
     expect(limited).toHaveLength(140);
-    expect(limited[0]?.json).toEqual({ error: "Rate limit exceeded" });
+    expect(limited[0]?.json).toEqual({ error: "Rate limit exceeded", code: "rate_limited" });
     for (const r of limited) {
       expect(Number(r.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
       expect(Number(r.headers.get("retry-after"))).toBeLessThanOrEqual(60);

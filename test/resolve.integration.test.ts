@@ -1,20 +1,17 @@
-import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { resolveTokens, TokenUnavailableError, type TokenCaller } from "../src/vault/tokens";
+import { resolveTokens, TokenUnavailableError } from "../src/vault/tokens";
 import { call, newTeam, newToken } from "./helpers/api";
 import { CANARY } from "./helpers/constants";
+import { taskStepContext } from "./helpers/context";
 
-async function taskCaller(teamId: string, apiKeyId: string): Promise<TokenCaller> {
-  const salt = await env.DB.prepare("SELECT key_salt FROM teams WHERE id = ?").bind(teamId).first<string>("key_salt");
-  return { team: { teamId, salt: salt ?? "" }, actor: { type: "task", id: "task_01test", apiKeyId }, requestId: "req_resolve" };
-}
+const taskCaller = (teamId: string, apiKeyId: string) => taskStepContext(teamId, apiKeyId, "task_01test", "req_resolve");
 
 describe("resolving references at execution", () => {
   it("decrypts all of a task's references and audits each access", async () => {
     const team = await newTeam();
     const ids = [await newToken(team.key, `${CANARY}-a`), await newToken(team.key, `${CANARY}-b`)];
     const caller = await taskCaller(team.team.id, team.apiKey.id);
-    const values = await resolveTokens(env, caller, [...ids, ids[0]!]);
+    const values = await resolveTokens(caller, [...ids, ids[0]!]);
     expect([...values.entries()]).toEqual([[ids[0], `${CANARY}-a`], [ids[1], `${CANARY}-b`]].sort());
     const audit = await call("GET", "/v1/audit?action=token.accessed", { key: team.key });
     expect(audit.json.entries).toHaveLength(2);
@@ -31,7 +28,7 @@ describe("resolving references at execution", () => {
     const theirs = await newToken(b.key, CANARY);
     const caller = await taskCaller(a.team.id, a.apiKey.id);
     for (const ref of [revoked, theirs, "tok_01jrx7m2k0000000000000000a"]) {
-      const error = await resolveTokens(env, caller, [mine, ref]).catch((e: unknown) => e);
+      const error = await resolveTokens(caller, [mine, ref]).catch((e: unknown) => e);
       expect(error).toBeInstanceOf(TokenUnavailableError);
       expect((error as TokenUnavailableError).tokenIds).toEqual([ref]);
       expect((error as Error).message).not.toContain(CANARY);

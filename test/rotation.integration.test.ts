@@ -2,16 +2,19 @@ import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import type { Env } from "../src/env";
 import { reencryptBatch, vaultStatus } from "../src/vault/reencrypt";
-import { createToken, resolveTokens, type TokenCaller } from "../src/vault/tokens";
+import { createContext, type TeamContext } from "../src/context";
+import { createToken, resolveTokens } from "../src/vault/tokens";
 import { webhookSecret } from "../src/webhooks/secret";
 import { call, newTeam } from "./helpers/api";
 import { CANARY, TEST_MASTER_KEY_V1, TEST_MASTER_KEY_V2 } from "./helpers/constants";
+import { adminContext, teamOf } from "./helpers/context";
 
-const admin = { actor: { type: "admin", id: "admin" } as const, requestId: "req_test" };
+const admin = adminContext;
 
-async function callerFor(teamId: string): Promise<TokenCaller> {
-  const salt = await env.DB.prepare("SELECT key_salt FROM teams WHERE id = ?").bind(teamId).first<string>("key_salt");
-  return { team: { teamId, salt: salt ?? "" }, actor: { type: "admin", id: "admin" }, requestId: "req_test" };
+/** The operator acting for a team, under a Worker configured with the given master keys. */
+async function callerFor(teamId: string): Promise<(worker: Env) => TeamContext> {
+  const team = await teamOf(teamId);
+  return (worker) => createContext({ requestId: "req_test", env: worker, actor: { type: "admin" as const, id: "admin" as const }, team });
 }
 
 /** The same D1 database seen by a Worker configured with other master keys. */
@@ -25,33 +28,33 @@ describe("master key rotation", () => {
 
     const team = await newTeam();
     const caller = await callerFor(team.team.id);
-    const old = await createToken(v1Only, caller, "old", `${CANARY}-old`);
-    const hookSecret = (await webhookSecret(v1Only, caller.team)).secret;
-    const fresh = await createToken(both, caller, "new", `${CANARY}-new`);
+    const old = await createToken(caller(v1Only), { name: "old", value: `${CANARY}-old` });
+    const hookSecret = (await webhookSecret(caller(v1Only))).secret;
+    const fresh = await createToken(caller(both), { name: "new", value: `${CANARY}-new` });
     const versionOf = (id: string) => env.DB.prepare("SELECT key_version FROM tokens WHERE id = ?").bind(id).first<number>("key_version");
     expect(await versionOf(old.id)).toBe(1);
     expect(await versionOf(fresh.id)).toBe(2);
 
     // Before re-encryption, v2 alone cannot read the old row: a clear operator error, not garbage.
-    await expect(resolveTokens(v2Only, caller, [old.id])).rejects.toThrow(/version 1/);
-    const read = await resolveTokens(both, caller, [old.id, fresh.id]);
+    await expect(resolveTokens(caller(v2Only), [old.id])).rejects.toThrow(/version 1/);
+    const read = await resolveTokens(caller(both), [old.id, fresh.id]);
     expect(read.get(old.id)).toBe(`${CANARY}-old`);
 
-    const status = await vaultStatus(both);
+    const status = await vaultStatus(admin(both));
     expect(status.activeKeyVersion).toBe(2);
     expect(status.pendingReencryption).toBeGreaterThanOrEqual(1);
 
     let result;
     do {
-      result = await reencryptBatch(both, admin, 50);
+      result = await reencryptBatch(admin(both), 50);
       expect(JSON.stringify(result)).not.toContain(CANARY);
     } while (result.remaining > 0);
     expect(await versionOf(old.id)).toBe(2);
-    expect((await vaultStatus(both)).pendingReencryption).toBe(0);
+    expect((await vaultStatus(admin(both))).pendingReencryption).toBe(0);
 
     // The old master key can now be retired.
-    const after = await resolveTokens(v2Only, caller, [old.id, fresh.id]);
-    expect((await webhookSecret(v2Only, caller.team)).secret).toBe(hookSecret);
+    const after = await resolveTokens(caller(v2Only), [old.id, fresh.id]);
+    expect((await webhookSecret(caller(v2Only))).secret).toBe(hookSecret);
     expect(after.get(old.id)).toBe(`${CANARY}-old`);
     expect(after.get(fresh.id)).toBe(`${CANARY}-new`);
 
@@ -65,14 +68,14 @@ describe("master key rotation", () => {
     const both = withKeys({ VAULT_MASTER_KEYS: `1:${TEST_MASTER_KEY_V1},2:${TEST_MASTER_KEY_V2}` });
     const team = await newTeam();
     const caller = await callerFor(team.team.id);
-    const broken = await createToken(v1Only, caller, "broken", `${CANARY}-broken`);
-    const healthy = await createToken(v1Only, caller, "healthy", `${CANARY}-healthy`);
+    const broken = await createToken(caller(v1Only), { name: "broken", value: `${CANARY}-broken` });
+    const healthy = await createToken(caller(v1Only), { name: "healthy", value: `${CANARY}-healthy` });
     // Corrupt one row's IV, as a bad restore or a manual edit would.
     await env.DB.prepare("UPDATE tokens SET iv = 'AAAAAAAAAAAAAAAA' WHERE id = ?").bind(broken.id).run();
     const seen: string[] = [];
     let after = "";
     for (let i = 0; i < 20; i++) {
-      const page = await reencryptBatch(both, admin, 1, after);
+      const page = await reencryptBatch(admin(both), 1, after);
       seen.push(...page.failed);
       if (!page.nextCursor) break;
       after = page.nextCursor;
@@ -80,17 +83,17 @@ describe("master key rotation", () => {
     expect(seen).toContain(broken.id);
     const version = await env.DB.prepare("SELECT key_version FROM tokens WHERE id = ?").bind(healthy.id).first<number>("key_version");
     expect(version).toBe(2);
-    expect((await resolveTokens(both, caller, [healthy.id])).get(healthy.id)).toBe(`${CANARY}-healthy`);
+    expect((await resolveTokens(caller(both), [healthy.id])).get(healthy.id)).toBe(`${CANARY}-healthy`);
   });
 
   it("treats a VAULT_MASTER_KEY left beside VAULT_MASTER_KEYS as version 1, and refuses a conflicting one", async () => {
     const team = await newTeam();
     const caller = await callerFor(team.team.id);
-    const old = await createToken(withKeys({ VAULT_MASTER_KEY: TEST_MASTER_KEY_V1 }), caller, "old", CANARY);
+    const old = await createToken(caller(withKeys({ VAULT_MASTER_KEY: TEST_MASTER_KEY_V1 })), { name: "old", value: CANARY });
     const both = withKeys({ VAULT_MASTER_KEY: TEST_MASTER_KEY_V1, VAULT_MASTER_KEYS: `2:${TEST_MASTER_KEY_V2}` });
-    expect((await resolveTokens(both, caller, [old.id])).get(old.id)).toBe(CANARY);
+    expect((await resolveTokens(caller(both), [old.id])).get(old.id)).toBe(CANARY);
     const conflicting = withKeys({ VAULT_MASTER_KEY: TEST_MASTER_KEY_V2, VAULT_MASTER_KEYS: `1:${TEST_MASTER_KEY_V1}` });
-    await expect(resolveTokens(conflicting, caller, [old.id])).rejects.toThrow(/differs from version 1/);
+    await expect(resolveTokens(caller(conflicting), [old.id])).rejects.toThrow(/differs from version 1/);
   });
 
   it("is exposed to the operator over HTTP", async () => {

@@ -2,10 +2,10 @@ import { createExecutionContext, createMessageBatch, env, getQueueResult } from 
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import type { QueueMessage } from "../src/queue/messages";
-import { ALL_SCOPES } from "../src/auth/scopes";
 import { createTask, type NewTask } from "../src/tasks/service";
 import { call, newTeam, newToken } from "./helpers/api";
 import { CANARY } from "./helpers/constants";
+import { apiKeyContext } from "./helpers/context";
 import { awaitTask, upstreamNamespace } from "./helpers/tasks";
 
 const base = (targetUrl: string): NewTask => ({ targetUrl, method: "POST", headers: {}, timeout: 10, maxRetries: 0, retryBackoff: "linear" });
@@ -65,17 +65,16 @@ describe("creating tasks", () => {
       expect(JSON.stringify(res.json), JSON.stringify(body)).toMatch(pattern);
     }
     const tooLong = await call("POST", "/v1/tasks", { key: free.key, body: { targetUrl: "https://x.example.com", timeout: 31 } });
-    expect(tooLong.json).toEqual({ error: "timeout exceeds the free plan's max wait time of 30 seconds", maxWaitSeconds: 30 });
+    expect(tooLong.json).toEqual({ error: "timeout exceeds the free plan's max wait time of 30 seconds", code: "max_wait_exceeded", maxWaitSeconds: 30 });
   });
 
   it("refuses private targets unless ALLOW_PRIVATE_TARGETS is true", async () => {
     const team = await newTeam();
-    const auth = { apiKeyId: team.apiKey.id, scopes: ALL_SCOPES, team: { id: team.team.id, name: "t", plan: "pro" as const, keySalt: "", createdAt: "" } };
-    const strict = { ...env, ALLOW_PRIVATE_TARGETS: "false" };
+    const strict = await apiKeyContext(team, { ...env, ALLOW_PRIVATE_TARGETS: "false" });
     for (const url of ["http://127.0.0.1:9/x", "http://169.254.169.254/latest", "http://[::ffff:10.0.0.1]/"]) {
-      await expect(createTask(strict, auth, base(url), undefined)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/^targetUrl /) });
+      await expect(createTask(strict, base(url), undefined)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/^targetUrl /) });
     }
-    await expect(createTask(strict, auth, { ...base("https://api.example.com"), onCompleteUrl: "http://10.1.2.3/hook" }, undefined)).rejects.toMatchObject({ status: 400 });
+    await expect(createTask(strict, { ...base("https://api.example.com"), onCompleteUrl: "http://10.1.2.3/hook" }, undefined)).rejects.toMatchObject({ status: 400 });
   });
 
   it("puts only ids on the queue, never header values", async () => {
@@ -84,8 +83,7 @@ describe("creating tasks", () => {
     const sent: unknown[] = [];
     // A pass-through wrapper around the real queue binding that records what is sent.
     const recording = { ...env, TASKS: { send: (body: QueueMessage, options?: QueueSendOptions) => (sent.push(body), env.TASKS.send(body, options)) } as Queue<QueueMessage> };
-    const auth = { apiKeyId: team.apiKey.id, scopes: ALL_SCOPES, team: { id: team.team.id, name: "t", plan: "pro" as const, keySalt: "", createdAt: "" } };
-    const { task } = await createTask(recording, auth, { ...base(upstreamNamespace().url("ok")), headers: { Authorization: `Bearer ${ref}` } }, undefined);
+    const { task } = await createTask(await apiKeyContext(team, recording), { ...base(upstreamNamespace().url("ok")), headers: { Authorization: `Bearer ${ref}` } }, undefined);
     expect(sent).toEqual([{ type: "task.execute", taskId: task.id, teamId: team.team.id }]);
     const row = await env.DB.prepare("SELECT * FROM tasks WHERE id = ?").bind(task.id).first();
     expect(JSON.stringify(row)).not.toContain(CANARY);

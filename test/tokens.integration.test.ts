@@ -60,12 +60,12 @@ describe("token vault API (seed 000)", () => {
     for (const method of ["GET", "DELETE"]) {
       const res = await call(method, `/v1/tokens/${id}`, { key: b.key });
       expect(res.status).toBe(403);
-      expect(res.json).toEqual({ error: "Access denied" });
+      expect(res.json).toEqual({ error: "Access denied", code: "access_denied" });
     }
     expect((await call("GET", `/v1/tokens/${id}`, { key: a.key })).json.token.revokedAt).toBeUndefined();
     const unknown = await call("GET", "/v1/tokens/tok_01jrx7m2k0000000000000000a", { key: a.key });
     expect(unknown.status).toBe(404);
-    expect(unknown.json).toEqual({ error: "Token not found" });
+    expect(unknown.json).toEqual({ error: "Token not found", code: "not_found" });
     expect((await call("GET", "/v1/tokens", { key: b.key })).json.tokens).toEqual([]);
   });
 

@@ -1,3 +1,5 @@
+import type { KnownActor, TeamContext } from "../context";
+import { listPage, type PageQuery } from "../http/schemas";
 import { newId } from "../ids";
 
 /**
@@ -25,11 +27,8 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export type Actor =
-  | { type: "api_key"; id: string }
-  | { type: "admin"; id: "admin" }
-  | { type: "user"; id: string }
-  | { type: "task"; id: string; apiKeyId: string };
+/** Who did it: any identified actor of a request context (context.ts). */
+export type Actor = KnownActor;
 
 export interface AuditEntry {
   teamId: string;
@@ -86,6 +85,12 @@ export interface AuditRow {
   request_id: string;
   metadata: string | null;
   created_at: string;
+}
+
+/** The team's audit trail, newest first, optionally filtered by action and target. */
+export async function listAuditEntries(ctx: TeamContext, query: PageQuery & { action?: AuditAction | undefined; targetId?: string | undefined }) {
+  const { items, pagination } = await listPage<AuditRow>(ctx.env.DB, { table: "audit_log", filters: { team_id: ctx.team.id, action: query.action, target_id: query.targetId } }, query);
+  return { entries: items.map(auditView), pagination };
 }
 
 export function auditView(row: AuditRow) {

@@ -1,4 +1,4 @@
-import { ApiError } from "../http/errors";
+import { AppError } from "../errors";
 import { timingSafeEqual, utf8 } from "../encoding";
 import type { Env } from "../env";
 
@@ -8,13 +8,13 @@ const MIN_ADMIN_TOKEN_LENGTH = 32;
 export async function requireAdmin(env: Pick<Env, "ADMIN_TOKEN">, headers: Headers): Promise<void> {
   const configured = env.ADMIN_TOKEN?.trim();
   if (!configured || configured.length < MIN_ADMIN_TOKEN_LENGTH) {
-    throw new ApiError(503, `Admin API is not configured: set ADMIN_TOKEN to at least ${MIN_ADMIN_TOKEN_LENGTH} random characters`);
+    throw new AppError("not_configured", `Admin API is not configured: set ADMIN_TOKEN to at least ${MIN_ADMIN_TOKEN_LENGTH} random characters`);
   }
   const match = /^Bearer\s+(\S+)\s*$/i.exec(headers.get("authorization") ?? "");
-  if (!match?.[1]) throw new ApiError(401, "Admin token required");
+  if (!match?.[1]) throw new AppError("admin_token_required");
   // Compare digests so neither length nor content leaks through timing.
   const [given, expected] = await Promise.all([digest(match[1]), digest(configured)]);
-  if (!timingSafeEqual(given, expected)) throw new ApiError(401, "Invalid admin token");
+  if (!timingSafeEqual(given, expected)) throw new AppError("invalid_admin_token");
 }
 
 async function digest(value: string): Promise<Uint8Array> {

@@ -1,4 +1,4 @@
-import { ApiError, Errors } from "../http/errors";
+import { AppError } from "../errors";
 import { newId } from "../ids";
 import { sha256Hex } from "../encoding";
 import type { Plan } from "../plans";
@@ -128,14 +128,14 @@ export async function authenticateApiKey(
   headers: Headers,
 ): Promise<{ auth: ApiKeyAuth; decision: RateLimitDecision; touch: boolean }> {
   const key = extractApiKey(headers);
-  if (!key) throw Errors.apiKeyRequired();
-  if (!API_KEY_PATTERN.test(key)) throw Errors.invalidApiKey();
+  if (!key) throw new AppError("api_key_required");
+  if (!API_KEY_PATTERN.test(key)) throw new AppError("invalid_api_key");
   const checked = await hasValidChecksum(env, key);
-  if (!checked && !mayBeLegacyKey(env, key)) throw Errors.invalidApiKey();
+  if (!checked && !mayBeLegacyKey(env, key)) throw new AppError("invalid_api_key");
   const keyHash = await sha256Hex(key);
-  if (!checked && !allowLegacyLookup(keyHash)) throw Errors.invalidApiKey();
+  if (!checked && !allowLegacyLookup(keyHash)) throw new AppError("invalid_api_key");
   const admitted = await gateFor(env, teamIdOfKey(key)).admit(keyHash, (hash) => loadKeyRecord(env.DB, hash));
-  if (!admitted) throw Errors.invalidApiKey();
+  if (!admitted) throw new AppError("invalid_api_key");
   if (!checked) rememberLegacyKey(keyHash);
   const { record, decision, touch } = admitted;
   return { auth: { apiKeyId: record.apiKeyId, scopes: record.scopes, team: record.team }, decision, touch };
@@ -164,8 +164,8 @@ export function apiKeyView(row: ApiKeyRow) {
   };
 }
 
-export class PlanLimitError extends ApiError {
+export class PlanLimitError extends AppError {
   constructor(what: string, limit: number, plan: Plan) {
-    super(403, `Plan limit reached: the ${plan} plan allows ${limit} ${what}`, { limit, plan });
+    super("plan_limit_reached", `Plan limit reached: the ${plan} plan allows ${limit} ${what}`, { limit, plan });
   }
 }

@@ -1,4 +1,4 @@
-import { ApiError } from "../http/errors";
+import { AppError } from "../errors";
 import { base64ToBytes, bytesToBase64Url, utf8 } from "../encoding";
 import type { Env } from "../env";
 
@@ -23,7 +23,7 @@ const keys = new Map<string, Promise<CryptoKey>>();
 function signingKey(env: Pick<Env, "JWT_SECRET">): Promise<CryptoKey> {
   const secret = env.JWT_SECRET?.trim();
   if (!secret || secret.length < MIN_SECRET_LENGTH) {
-    throw new ApiError(503, `Sessions are not configured: set JWT_SECRET to at least ${MIN_SECRET_LENGTH} random characters`);
+    throw new AppError("not_configured", `Sessions are not configured: set JWT_SECRET to at least ${MIN_SECRET_LENGTH} random characters`);
   }
   let key = keys.get(secret);
   if (!key) {
@@ -45,7 +45,7 @@ export async function signSession(env: Pick<Env, "JWT_SECRET">, userId: string, 
   return `${unsigned}.${bytesToBase64Url(new Uint8Array(signature))}`;
 }
 
-const invalid = () => new ApiError(401, "Invalid or expired session token");
+const invalid = () => new AppError("invalid_session");
 
 function decodeJson(part: string): unknown {
   try {

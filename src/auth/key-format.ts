@@ -1,6 +1,6 @@
 import { base64ToBytes, hexToBytes, utf8 } from "../encoding";
 import type { Env } from "../env";
-import { ApiError } from "../http/errors";
+import { AppError } from "../errors";
 import { ID_BODY } from "../ids";
 
 /**
@@ -28,9 +28,9 @@ export const DISPLAY_PREFIX_LENGTH = API_KEY_PREFIX.length + TEAM_PART + 4;
 const HKDF_INFO = "token-vault/api-key-checksum/v1";
 
 /** API_KEY_SECRET is missing or malformed where a checksum must be made or checked. */
-export class ApiKeyConfigError extends ApiError {
+export class ApiKeyConfigError extends AppError {
   constructor(reason: string) {
-    super(503, `API keys are not configured: ${reason}`);
+    super("not_configured", `API keys are not configured: ${reason}`);
     this.name = "ApiKeyConfigError";
   }
 }

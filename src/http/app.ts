@@ -1,19 +1,18 @@
 import { Router, type IRequest } from "itty-router";
-import { authenticateApiKey, touchApiKey, type ApiKeyAuth } from "../auth/apikeys";
-import { requireAdmin } from "../auth/admin";
-import { authenticateUser, type UserAuth } from "../auth/sessions";
 import type { Env } from "../env";
+import { AppError } from "../errors";
 import { newId } from "../ids";
 import { log } from "../log";
 import type { RateLimitDecision } from "../ratelimit/sliding-window";
 import { parseWith, readJsonBody } from "./body";
-import { ApiError, json, toErrorResponse } from "./errors";
+import { buildContext } from "./authenticate";
+import { json, toErrorResponse } from "./errors";
 import { rateLimitHeaders } from "./rate-limit-headers";
 import type { AnyRoute } from "./route";
 
 /**
- * Builds the HTTP app from the route table: authentication, the team's rate limit, input
- * parsing, then the handler. Every path answers 405 (with Allow) for methods it does not
+ * Builds the HTTP app from the route table: authentication (which builds the request's one
+ * context), the team's rate limit, input parsing, then the handler. Every path answers 405 (with Allow) for methods it does not
  * serve and anything else is a 404, all in the one JSON error shape.
  */
 export function createApp(routes: AnyRoute[]) {
@@ -28,9 +27,9 @@ export function createApp(routes: AnyRoute[]) {
     methodsByPath.set(route.path, [...(methodsByPath.get(route.path) ?? []), route.method]);
   }
   for (const [path, methods] of methodsByPath) {
-    router.all(path, () => json({ error: "Method not allowed", allowed: methods }, 405, { Allow: methods.join(", ") }));
+    router.all(path, () => json({ error: "Method not allowed", code: "method_not_allowed", allowed: methods }, 405, { Allow: methods.join(", ") }));
   }
-  router.all("*", () => json({ error: "Not found" }, 404));
+  router.all("*", () => json({ error: "Not found", code: "not_found" }, 404));
 
   return async function fetch(request: Request, env: Env, exec: ExecutionContext): Promise<Response> {
     const requestId = newId.request();
@@ -56,37 +55,25 @@ async function runRoute(route: AnyRoute, request: IRequest, env: Env, exec: Exec
   let decision: RateLimitDecision | undefined;
   let response: Response;
   try {
-    let auth: ApiKeyAuth | UserAuth | undefined;
-    if (route.auth === "admin") {
-      await requireAdmin(env, request.headers);
-    } else if (route.auth === "user") {
-      auth = await authenticateUser(env, request.headers);
-    } else if (route.auth === "apiKey") {
-      // One RPC to the team's gate: authentication and the rate limit together.
-      const admitted = await authenticateApiKey(env, request.headers);
-      const key = admitted.auth;
-      auth = key;
-      decision = admitted.decision;
-      if (admitted.touch) touchApiKey(env.DB, key, exec);
-      if (!decision.allowed) throw new ApiError(429, "Rate limit exceeded");
-      if (route.scope && !key.scopes.includes(route.scope)) {
-        throw new ApiError(403, `This API key lacks the scope ${route.scope}`, { requiredScope: route.scope });
-      }
+    const built = await buildContext(route.auth, request as unknown as Request, env, exec, requestId);
+    const ctx = built.ctx;
+    decision = built.decision;
+    if (decision && !decision.allowed) throw new AppError("rate_limited");
+    if (route.scope && !ctx.scopes.includes(route.scope)) {
+      throw new AppError("insufficient_scope", `This API key lacks the scope ${route.scope}`, { requiredScope: route.scope });
     }
     const url = new URL(request.url);
-    const context = {
+    const input = {
+      ctx,
       request: request as unknown as Request,
-      env,
-      exec,
-      requestId,
       url,
-      auth,
       params: route.params ? parseWith(route.params, { ...request.params }, "params") : undefined,
       query: route.query ? parseWith(route.query, Object.fromEntries(url.searchParams), "query") : undefined,
       body: route.body ? await readJsonBody(request as unknown as Request, route.body, route.maxBodyBytes) : undefined,
+      headers: route.headers ? parseWith(route.headers, Object.fromEntries(request.headers), "headers") : undefined,
     };
-    // The route's own schemas produced these values, which is what its handler type promises.
-    response = await route.handler(context as Parameters<AnyRoute["handler"]>[0]);
+    // The route's own schemas and auth mode produced these values, which is what its handler type promises.
+    response = await route.handler(input as Parameters<AnyRoute["handler"]>[0]);
   } catch (error) {
     response = toErrorResponse(error, requestId);
   }

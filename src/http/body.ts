@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { ApiError, zodIssues } from "./errors";
+import { AppError } from "../errors";
+import { zodIssues } from "./errors";
 import { readUpTo } from "./stream";
 
 export const DEFAULT_MAX_BODY_BYTES = 512 * 1024;
@@ -12,17 +13,17 @@ export const DEFAULT_MAX_BODY_BYTES = 512 * 1024;
 export async function readJsonBody<S extends z.ZodType>(request: Request, schema: S, maxBytes = DEFAULT_MAX_BODY_BYTES): Promise<z.output<S>> {
   const contentType = request.headers.get("content-type") ?? "";
   if (!/^application\/(?:[\w.+-]+\+)?json\s*(?:;|$)/i.test(contentType.trim())) {
-    throw new ApiError(415, "Content-Type must be application/json");
+    throw new AppError("unsupported_media_type");
   }
   const declared = Number(request.headers.get("content-length") ?? "NaN");
   if (Number.isFinite(declared) && declared > maxBytes) throw tooLarge(maxBytes);
   const text = await readLimited(request, maxBytes);
-  if (text.trim() === "") throw new ApiError(400, "Request body is required");
+  if (text.trim() === "") throw new AppError("malformed_body", "Request body is required");
   let data: unknown;
   try {
     data = JSON.parse(text);
   } catch {
-    throw new ApiError(400, "Malformed JSON body");
+    throw new AppError("malformed_body");
   }
   return parseWith(schema, data, "body");
 }
@@ -30,13 +31,13 @@ export async function readJsonBody<S extends z.ZodType>(request: Request, schema
 export function parseWith<S extends z.ZodType>(schema: S, data: unknown, where: "body" | "query" | "params" | "headers"): z.output<S> {
   const result = schema.safeParse(data);
   if (!result.success) {
-    throw new ApiError(400, `Invalid request ${where}`, { issues: zodIssues(result.error, where) });
+    throw new AppError("validation_failed", `Invalid request ${where}`, { issues: zodIssues(result.error, where) });
   }
   return result.data;
 }
 
 function tooLarge(maxBytes: number) {
-  return new ApiError(413, `Request body too large: the limit is ${maxBytes} bytes`, { limitBytes: maxBytes }, { Connection: "close" });
+  return new AppError("payload_too_large", `Request body too large: the limit is ${maxBytes} bytes`, { limitBytes: maxBytes });
 }
 
 async function readLimited(request: Request, maxBytes: number): Promise<string> {
@@ -45,6 +46,6 @@ async function readLimited(request: Request, maxBytes: number): Promise<string> 
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {
-    throw new ApiError(400, "Request body is not valid UTF-8");
+    throw new AppError("malformed_body", "Request body is not valid UTF-8");
   }
 }

@@ -1,30 +1,6 @@
 import { ZodError } from "zod";
+import { AppError } from "../errors";
 import { log } from "../log";
-
-/**
- * The one error type of the API. Its message and details are sent to the client as
- * `{"error": message, ...details}`; never put a secret or an internal reason in them.
- */
-export class ApiError extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-    readonly details: Record<string, unknown> = {},
-    readonly headers: Record<string, string> = {},
-  ) {
-    super(message);
-    this.name = "ApiError";
-  }
-}
-
-export const Errors = {
-  badRequest: (message: string, details?: Record<string, unknown>) => new ApiError(400, message, details),
-  apiKeyRequired: () => new ApiError(401, "API key required"),
-  invalidApiKey: () => new ApiError(401, "Invalid or revoked API key"),
-  accessDenied: () => new ApiError(403, "Access denied"),
-  notFound: (message = "Not found") => new ApiError(404, message),
-  conflict: (message: string, details?: Record<string, unknown>) => new ApiError(409, message, details),
-};
 
 /** Zod issues become a 400 naming each offending field by path; input values are never echoed. */
 export function zodIssues(error: ZodError, where: "body" | "query" | "params" | "headers") {
@@ -41,19 +17,35 @@ export function json(body: unknown, status = 200, headers: Record<string, string
   });
 }
 
-/** Translates anything thrown while serving a request into the API's one JSON error shape. */
+/**
+ * The one translator from anything thrown while serving a request to the API's error shape,
+ * `{"error": message, "code": code, ...details}`. Internal reasons are logged with the request
+ * id, never sent.
+ */
 export function toErrorResponse(error: unknown, requestId: string): Response {
-  if (error instanceof ApiError) {
+  if (error instanceof AppError) {
     // Server-side conditions (e.g. a misconfigured vault) must reach the operator's logs too.
-    if (error.status >= 500) log.error("server_error", { requestId, status: error.status, errorName: error.name, errorMessage: error.message });
-    return json({ error: error.message, ...error.details }, error.status, error.headers);
+    if (error.status >= 500 || error.internal) {
+      log[error.status >= 500 ? "error" : "warn"]("request_failed", {
+        requestId,
+        status: error.status,
+        code: error.code,
+        errorMessage: error.message,
+        internal: error.internal,
+        causeName: error.cause instanceof Error ? error.cause.name : undefined,
+      });
+    }
+    const headers: Record<string, string> = {};
+    if (error.retryAfterSeconds !== undefined) headers["Retry-After"] = String(error.retryAfterSeconds);
+    // The client may still be sending the rest of an oversized body: do not reuse the connection.
+    if (error.code === "payload_too_large") headers.Connection = "close";
+    return json({ error: error.message, code: error.code, ...error.details }, error.status, headers);
   }
-  // Internal reasons are logged with the request id, never sent.
   log.error("unhandled_error", {
     requestId,
     errorName: error instanceof Error ? error.name : typeof error,
     errorMessage: error instanceof Error ? error.message : undefined,
     stack: error instanceof Error ? error.stack : undefined,
   });
-  return json({ error: "Internal error", requestId }, 500);
+  return json({ error: "Internal error", code: "internal_error", requestId }, 500);
 }

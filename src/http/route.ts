@@ -1,8 +1,7 @@
 import type { z } from "zod";
-import type { ApiKeyAuth } from "../auth/apikeys";
 import type { Scope } from "../auth/scopes";
-import type { UserAuth } from "../auth/sessions";
-import type { Env } from "../env";
+import type { AdminContext, ApiKeyContext, Context, UserContext } from "../context";
+import type { ErrorCode } from "../errors";
 
 /**
  * A route is declared once, with its schemas: the router serves it and the OpenAPI document
@@ -13,21 +12,25 @@ export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
-export interface RouteContext<A extends AuthMode, B, Q, P> {
+/** The request context a route of each auth mode receives. */
+export type ContextFor<A extends AuthMode> = A extends "apiKey" ? ApiKeyContext : A extends "user" ? UserContext : A extends "admin" ? AdminContext : Context;
+
+export interface RouteContext<A extends AuthMode, B, Q, P, H> {
+  /** Built once per request by the app: request id, actor, team, scopes, env. */
+  ctx: ContextFor<A>;
   request: Request;
-  env: Env;
-  exec: ExecutionContext;
-  requestId: string;
   url: URL;
-  auth: A extends "apiKey" ? ApiKeyAuth : A extends "user" ? UserAuth : undefined;
   body: Out<B>;
   query: Out<Q>;
   params: Out<P>;
+  headers: Out<H>;
 }
 
 export interface ResponseSpec {
   description: string;
   schema?: z.ZodType;
+  /** Response headers particular to this route (the common ones are added for every route). */
+  headers?: Record<string, { description: string; schema: { type: "string" | "integer"; enum?: string[] } }>;
 }
 
 export interface RouteSpec<
@@ -35,6 +38,7 @@ export interface RouteSpec<
   B extends z.ZodType | undefined = z.ZodType | undefined,
   Q extends z.ZodType | undefined = z.ZodType | undefined,
   P extends z.ZodType | undefined = z.ZodType | undefined,
+  H extends z.ZodType | undefined = z.ZodType | undefined,
 > {
   method: Method;
   /** itty-router pattern, e.g. /v1/tokens/:id */
@@ -47,19 +51,27 @@ export interface RouteSpec<
   body?: B;
   query?: Q;
   params?: P;
+  /** Request headers the route reads (names in lowercase). */
+  headers?: H;
   maxBodyBytes?: number;
   responses: Record<number, ResponseSpec>;
-  handler: (c: RouteContext<A, B, Q, P>) => Promise<Response> | Response;
+  /**
+   * The errors the handler's domain code may raise. Those of the auth mode and of input
+   * parsing are added by the app and the OpenAPI generator (openapi.ts `routeErrorCodes`).
+   */
+  errors?: readonly ErrorCode[];
+  handler: (c: RouteContext<A, B, Q, P, H>) => Promise<Response> | Response;
 }
 
 // The declared spec is erased to the general shape for the router's table.
-export type AnyRoute = Omit<RouteSpec<AuthMode, z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>, "scope"> & { scope?: Scope };
+export type AnyRoute = Omit<RouteSpec<AuthMode, z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined, z.ZodType | undefined>, "scope"> & { scope?: Scope };
 
 export function defineRoute<
   A extends AuthMode,
   B extends z.ZodType | undefined = undefined,
   Q extends z.ZodType | undefined = undefined,
   P extends z.ZodType | undefined = undefined,
->(spec: RouteSpec<A, B, Q, P>): AnyRoute {
+  H extends z.ZodType | undefined = undefined,
+>(spec: RouteSpec<A, B, Q, P, H>): AnyRoute {
   return spec as unknown as AnyRoute;
 }

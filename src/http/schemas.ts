@@ -1,7 +1,22 @@
 import { z } from "zod";
+import { ERROR_CODES } from "../errors";
+import { ID_BODY, ID_KINDS, type IdPrefix } from "../ids";
 
 /** Shared request/response pieces. */
-export const ErrorBody = z.object({ error: z.string() }).catchall(z.unknown()).meta({ id: "Error" });
+export const ErrorBody = z
+  .object({
+    error: z.string().describe("Human-readable message; may change, never switch on it"),
+    code: z.enum(ERROR_CODES).describe("Stable machine-readable code (see the error catalog)"),
+    requestId: z.string().optional().describe("On 500: finds the logged details"),
+    issues: z.array(z.object({ path: z.string(), message: z.string() })).optional().describe("On validation_failed: each offending field by path"),
+  })
+  .catchall(z.unknown())
+  .meta({ id: "Error", description: "Every error response: `error` and `code`, plus details named per code" });
+
+/** A path parameter holding an id of one kind, e.g. `idParam("tok")`: `tok_` + 26 lowercase characters. */
+export function idParam(prefix: IdPrefix) {
+  return z.string().regex(new RegExp(`^${prefix}_${ID_BODY}$`), `must be ${ID_KINDS[prefix]} id (${prefix}_...)`);
+}
 
 export const PageQuery = z.object({
   limit: z.coerce.number().int().min(1).max(100).default(50),
@@ -57,4 +72,4 @@ export async function listPage<T extends { id: string }>(
   return paginate((list?.results ?? []) as T[], (total?.results[0] as { n: number } | undefined)?.n ?? 0, page);
 }
 
-export const isoDate = z.string().describe("ISO 8601 timestamp");
+export const isoDate = z.string().meta({ format: "date-time", description: "ISO 8601 timestamp" });

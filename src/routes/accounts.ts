@@ -2,13 +2,13 @@ import { z } from "zod";
 import { ALL_SCOPES } from "../auth/scopes";
 import { login, logout, signup } from "../auth/sessions";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../auth/passwords";
-import { Errors, json } from "../http/errors";
+import { AppError } from "../errors";
+import { json } from "../http/errors";
 import { defineRoute } from "../http/route";
-import { isoDate } from "../http/schemas";
-import { ID_BODY } from "../ids";
+import { idParam, isoDate } from "../http/schemas";
 import { acceptInvitation, addMember, cancelInvitation, changeRole, listMembers, myTeams, removeMember, requireRole, ROLES, teamForMember } from "../teams/members";
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from "../teams/teams";
-import { ApiKey, Team } from "./admin";
+import { ApiKey, ApiKeyParams, Team, TeamParams } from "./schemas";
 
 export const Email = z.email().max(254);
 export const Password = z
@@ -17,10 +17,8 @@ export const Password = z
   .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
 export const SignupBody = z.strictObject({ email: Email, password: Password, teamName: z.string().trim().min(1).max(100) });
 export const LoginBody = z.strictObject({ email: z.string().min(1).max(254), password: z.string().min(1).max(MAX_PASSWORD_LENGTH) });
-export const TeamIdParams = z.object({ teamId: z.string().regex(new RegExp(`^team_${ID_BODY}$`), "must be a team id (team_...)") });
-export const MemberParams = TeamIdParams.extend({ userId: z.string().regex(new RegExp(`^usr_${ID_BODY}$`), "must be a user id (usr_...)") });
-export const InvitationParams = TeamIdParams.extend({ invitationId: z.string().regex(new RegExp(`^inv_${ID_BODY}$`), "must be an invitation id (inv_...)") });
-export const KeyParams = z.object({ keyId: z.string().regex(new RegExp(`^key_${ID_BODY}$`), "must be an API key id (key_...)") });
+export const MemberParams = TeamParams.extend({ userId: idParam("usr") });
+export const InvitationParams = TeamParams.extend({ invitationId: idParam("inv") });
 export const AddMemberBody = z.strictObject({ email: Email, role: z.enum(ROLES).default("member") });
 export const ChangeRoleBody = z.strictObject({ role: z.enum(ROLES) });
 export const AcceptBody = z.strictObject({ token: z.string().min(1).max(200) });
@@ -44,8 +42,9 @@ export const accountRoutes = [
     summary: "Create a user, a Free team and the owner membership; returns a session token",
     auth: "none",
     body: SignupBody,
-    responses: { 201: { description: "Signed up", schema: SignupResponse }, 409: { description: "Email already registered" } },
-    handler: async ({ env, request, body, requestId }) => json(await signup(env, request, body, requestId), 201),
+    responses: { 201: { description: "Signed up", schema: SignupResponse } },
+    errors: ["too_many_attempts", "email_taken", "not_configured"],
+    handler: async ({ ctx, body }) => json(await signup(ctx, body), 201),
   }),
   defineRoute({
     method: "POST",
@@ -54,8 +53,9 @@ export const accountRoutes = [
     summary: "Exchange email and password for a session token (rate limited per email and per client address)",
     auth: "none",
     body: LoginBody,
-    responses: { 200: { description: "Session token", schema: z.object({ token: z.string() }) }, 401: { description: '{"error":"Invalid email or password"}' } },
-    handler: async ({ env, exec, request, body, requestId }) => json(await login(env, exec, request, body, requestId)),
+    responses: { 200: { description: "Session token", schema: z.object({ token: z.string() }) } },
+    errors: ["too_many_attempts", "invalid_credentials", "not_configured"],
+    handler: async ({ ctx, body }) => json(await login(ctx, body)),
   }),
   defineRoute({
     method: "POST",
@@ -64,8 +64,8 @@ export const accountRoutes = [
     summary: "End every session of the user (all earlier tokens are refused)",
     auth: "user",
     responses: { 200: { description: "Logged out", schema: z.object({ loggedOut: z.literal(true) }) } },
-    handler: async ({ env, auth }) => {
-      await logout(env, auth);
+    handler: async ({ ctx }) => {
+      await logout(ctx);
       return json({ loggedOut: true });
     },
   }),
@@ -76,7 +76,7 @@ export const accountRoutes = [
     summary: "The teams I belong to, with my role",
     auth: "user",
     responses: { 200: { description: "Teams", schema: z.object({ teams: z.array(MyTeam) }) } },
-    handler: async ({ env, auth }) => json({ teams: await myTeams(env.DB, auth.userId) }),
+    handler: async ({ ctx }) => json({ teams: await myTeams(ctx) }),
   }),
   defineRoute({
     method: "GET",
@@ -84,9 +84,10 @@ export const accountRoutes = [
     tag: "Teams",
     summary: "A team I belong to",
     auth: "user",
-    params: TeamIdParams,
+    params: TeamParams,
     responses: { 200: { description: "The team", schema: z.object({ team: MyTeam }) } },
-    handler: async ({ env, auth, params }) => json({ team: await teamForMember(env.DB, params.teamId, auth.userId) }),
+    errors: ["access_denied", "not_found"],
+    handler: async ({ ctx, params }) => json({ team: await teamForMember(ctx, params.teamId) }),
   }),
   defineRoute({
     method: "GET",
@@ -94,9 +95,10 @@ export const accountRoutes = [
     tag: "Teams",
     summary: "Members and pending invitations",
     auth: "user",
-    params: TeamIdParams,
+    params: TeamParams,
     responses: { 200: { description: "Members", schema: z.object({ members: z.array(Member), invitations: z.array(Invitation) }) } },
-    handler: async ({ env, auth, params }) => json(await listMembers(env.DB, params.teamId, auth.userId)),
+    errors: ["access_denied"],
+    handler: async ({ ctx, params }) => json(await listMembers(ctx, params.teamId)),
   }),
   defineRoute({
     method: "POST",
@@ -104,7 +106,7 @@ export const accountRoutes = [
     tag: "Teams",
     summary: "Add a member by email (owner/admin); an email without an account gets an invitation with a one-time accept token",
     auth: "user",
-    params: TeamIdParams,
+    params: TeamParams,
     body: AddMemberBody,
     responses: {
       201: {
@@ -112,7 +114,8 @@ export const accountRoutes = [
         schema: z.union([z.object({ member: Member }), z.object({ invitation: Invitation, acceptToken: z.string().describe("Shown only here") })]),
       },
     },
-    handler: async ({ env, auth, params, body, requestId }) => json(await addMember({ db: env.DB, user: auth, requestId }, params.teamId, body.email, body.role), 201),
+    errors: ["access_denied", "insufficient_role", "not_found", "already_member", "invitation_pending", "plan_limit_reached"],
+    handler: async ({ ctx, params, body }) => json(await addMember(ctx, params.teamId, body.email, body.role), 201),
   }),
   defineRoute({
     method: "PATCH",
@@ -123,7 +126,8 @@ export const accountRoutes = [
     params: MemberParams,
     body: ChangeRoleBody,
     responses: { 200: { description: "Changed", schema: z.object({ member: Member }) } },
-    handler: async ({ env, auth, params, body, requestId }) => json(await changeRole({ db: env.DB, user: auth, requestId }, params.teamId, params.userId, body.role)),
+    errors: ["access_denied", "insufficient_role", "not_found", "last_owner"],
+    handler: async ({ ctx, params, body }) => json(await changeRole(ctx, params.teamId, params.userId, body.role)),
   }),
   defineRoute({
     method: "DELETE",
@@ -133,7 +137,8 @@ export const accountRoutes = [
     auth: "user",
     params: MemberParams,
     responses: { 200: { description: "Removed", schema: z.object({ member: Member }) } },
-    handler: async ({ env, auth, params, requestId }) => json(await removeMember({ db: env.DB, user: auth, requestId }, params.teamId, params.userId)),
+    errors: ["access_denied", "insufficient_role", "not_found", "last_owner"],
+    handler: async ({ ctx, params }) => json(await removeMember(ctx, params.teamId, params.userId)),
   }),
   defineRoute({
     method: "DELETE",
@@ -143,7 +148,8 @@ export const accountRoutes = [
     auth: "user",
     params: InvitationParams,
     responses: { 200: { description: "Withdrawn", schema: z.object({ cancelled: z.literal(true) }) } },
-    handler: async ({ env, auth, params, requestId }) => json(await cancelInvitation({ db: env.DB, user: auth, requestId }, params.teamId, params.invitationId)),
+    errors: ["access_denied", "insufficient_role", "not_found"],
+    handler: async ({ ctx, params }) => json(await cancelInvitation(ctx, params.teamId, params.invitationId)),
   }),
   defineRoute({
     method: "POST",
@@ -153,7 +159,8 @@ export const accountRoutes = [
     auth: "user",
     body: AcceptBody,
     responses: { 200: { description: "Joined", schema: z.object({ team: MyTeam }) } },
-    handler: async ({ env, auth, body, requestId }) => json(await acceptInvitation({ db: env.DB, user: auth, requestId }, body.token)),
+    errors: ["not_found", "access_denied"],
+    handler: async ({ ctx, body }) => json(await acceptInvitation(ctx, body.token)),
   }),
   defineRoute({
     method: "POST",
@@ -161,13 +168,13 @@ export const accountRoutes = [
     tag: "API keys",
     summary: "Create an API key (owner/admin), within the plan's key limit; the full key is returned only here",
     auth: "user",
-    params: TeamIdParams,
+    params: TeamParams,
     body: CreateKeyBody,
     responses: { 201: { description: "Created", schema: z.object({ apiKey: ApiKey, key: z.string() }) } },
-    handler: async ({ env, auth, params, body, requestId }) => {
-      await requireRole(env.DB, params.teamId, auth.userId, "admin");
-      const created = await createApiKey(env, { actor: { type: "user", id: auth.userId }, requestId }, params.teamId, body.name, body.scopes ?? ALL_SCOPES, auth.userId);
-      return json(created, 201);
+    errors: ["access_denied", "insufficient_role", "not_found", "plan_limit_reached"],
+    handler: async ({ ctx, params, body }) => {
+      await requireRole(ctx, params.teamId, "admin");
+      return json(await createApiKey(ctx, params.teamId, body.name, body.scopes ?? ALL_SCOPES), 201);
     },
   }),
   defineRoute({
@@ -176,11 +183,12 @@ export const accountRoutes = [
     tag: "API keys",
     summary: "The team's API keys (metadata only)",
     auth: "user",
-    params: TeamIdParams,
+    params: TeamParams,
     responses: { 200: { description: "API keys", schema: z.object({ apiKeys: z.array(ApiKey) }) } },
-    handler: async ({ env, auth, params }) => {
-      await requireRole(env.DB, params.teamId, auth.userId, "member");
-      return json({ apiKeys: await listApiKeys(env.DB, params.teamId) });
+    errors: ["access_denied"],
+    handler: async ({ ctx, params }) => {
+      await requireRole(ctx, params.teamId, "member");
+      return json({ apiKeys: await listApiKeys(ctx, params.teamId) });
     },
   }),
   defineRoute({
@@ -189,14 +197,15 @@ export const accountRoutes = [
     tag: "API keys",
     summary: "Revoke an API key (owner/admin of its team); refused from the next request on",
     auth: "user",
-    params: KeyParams,
+    params: ApiKeyParams,
     responses: { 200: { description: "Revoked", schema: z.object({ apiKey: ApiKey }) } },
-    handler: async ({ env, auth, params, requestId }) => {
-      const key = await getApiKey(env.DB, params.keyId);
+    errors: ["access_denied", "insufficient_role", "not_found"],
+    handler: async ({ ctx, params }) => {
+      const key = await getApiKey(ctx, params.keyId);
       // An unknown key and another team's key look the same to the caller.
-      if (!key) throw Errors.accessDenied();
-      await requireRole(env.DB, key.team_id, auth.userId, "admin");
-      return json({ apiKey: await revokeApiKey(env, { actor: { type: "user", id: auth.userId }, requestId }, params.keyId) });
+      if (!key) throw new AppError("access_denied");
+      await requireRole(ctx, key.team_id, "admin");
+      return json({ apiKey: await revokeApiKey(ctx, params.keyId) });
     },
   }),
 ];

@@ -1,21 +1,15 @@
 import { z } from "zod";
 import { json } from "../http/errors";
 import { defineRoute } from "../http/route";
-import { isoDate } from "../http/schemas";
-import { ID_BODY } from "../ids";
 import { PLAN_NAMES } from "../plans";
-import { ALL_SCOPES } from "../auth/scopes";
 import { changePlan, createApiKey, createTeam, getTeam, listApiKeys, revokeApiKey, teamView } from "../teams/teams";
 import { reencryptBatch, vaultStatus } from "../vault/reencrypt";
-
-const ADMIN = { actor: { type: "admin", id: "admin" } } as const;
+import { ApiKey, ApiKeyParams, Team, TeamParams } from "./schemas";
 
 export const CreateTeamBody = z.strictObject({
   name: z.string().trim().min(1).max(100),
   plan: z.enum(PLAN_NAMES).default("free"),
 });
-export const TeamParams = z.object({ teamId: z.string().regex(new RegExp(`^team_${ID_BODY}$`), "must be a team id (team_...)") });
-export const ApiKeyParams = z.object({ keyId: z.string().regex(new RegExp(`^key_${ID_BODY}$`), "must be an API key id (key_...)") });
 export const CreateApiKeyBody = z.strictObject({ name: z.string().trim().min(1).max(100) });
 export const ChangePlanBody = z.strictObject({ plan: z.enum(PLAN_NAMES) });
 export const ReencryptBody = z.strictObject({
@@ -23,18 +17,6 @@ export const ReencryptBody = z.strictObject({
   after: z.string().max(64).default("").describe("The previous answer's nextCursor, to move past rows that failed"),
 });
 
-export const Team = z.object({ id: z.string(), name: z.string(), plan: z.enum(PLAN_NAMES), createdAt: isoDate }).meta({ id: "Team" });
-export const ApiKey = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    prefix: z.string().describe("Non-secret display prefix of the key"),
-    scopes: z.array(z.enum(ALL_SCOPES)),
-    createdAt: isoDate,
-    lastUsedAt: isoDate.nullable().optional(),
-    revokedAt: isoDate.nullable().optional(),
-  })
-  .meta({ id: "ApiKey" });
 export const CreatedTeam = z.object({ team: Team, apiKey: ApiKey, key: z.string().describe("The full API key, shown only this once") });
 export const CreatedApiKey = z.object({ apiKey: ApiKey, key: z.string().describe("The full API key, shown only this once") });
 export type CreatedTeam = z.infer<typeof CreatedTeam>;
@@ -63,7 +45,7 @@ export const adminRoutes = [
     auth: "admin",
     body: CreateTeamBody,
     responses: { 201: { description: "Team created", schema: CreatedTeam } },
-    handler: async ({ env, body, requestId }) => json(await createTeam(env, { ...ADMIN, requestId }, body.name, body.plan), 201),
+    handler: async ({ ctx, body }) => json(await createTeam(ctx, body.name, body.plan), 201),
   }),
   defineRoute({
     method: "GET",
@@ -73,7 +55,8 @@ export const adminRoutes = [
     auth: "admin",
     params: TeamParams,
     responses: { 200: { description: "The team", schema: z.object({ team: Team }) } },
-    handler: async ({ env, params }) => json({ team: teamView(await getTeam(env.DB, params.teamId)) }),
+    errors: ["not_found"],
+    handler: async ({ ctx, params }) => json({ team: teamView(await getTeam(ctx, params.teamId)) }),
   }),
   defineRoute({
     method: "PATCH",
@@ -84,7 +67,8 @@ export const adminRoutes = [
     params: TeamParams,
     body: ChangePlanBody,
     responses: { 200: { description: "The team", schema: z.object({ team: Team }) } },
-    handler: async ({ env, params, body, requestId }) => json({ team: await changePlan(env, { ...ADMIN, requestId }, params.teamId, body.plan) }),
+    errors: ["not_found"],
+    handler: async ({ ctx, params, body }) => json({ team: await changePlan(ctx, params.teamId, body.plan) }),
   }),
   defineRoute({
     method: "GET",
@@ -94,9 +78,10 @@ export const adminRoutes = [
     auth: "admin",
     params: TeamParams,
     responses: { 200: { description: "API keys", schema: z.object({ apiKeys: z.array(ApiKey) }) } },
-    handler: async ({ env, params }) => {
-      await getTeam(env.DB, params.teamId);
-      return json({ apiKeys: await listApiKeys(env.DB, params.teamId) });
+    errors: ["not_found"],
+    handler: async ({ ctx, params }) => {
+      await getTeam(ctx, params.teamId);
+      return json({ apiKeys: await listApiKeys(ctx, params.teamId) });
     },
   }),
   defineRoute({
@@ -108,7 +93,8 @@ export const adminRoutes = [
     params: TeamParams,
     body: CreateApiKeyBody,
     responses: { 201: { description: "Key created", schema: CreatedApiKey } },
-    handler: async ({ env, params, body, requestId }) => json(await createApiKey(env, { ...ADMIN, requestId }, params.teamId, body.name), 201),
+    errors: ["not_found", "plan_limit_reached"],
+    handler: async ({ ctx, params, body }) => json(await createApiKey(ctx, params.teamId, body.name), 201),
   }),
   defineRoute({
     method: "POST",
@@ -118,7 +104,8 @@ export const adminRoutes = [
     auth: "admin",
     params: ApiKeyParams,
     responses: { 200: { description: "Revoked", schema: z.object({ apiKey: ApiKey }) } },
-    handler: async ({ env, params, requestId }) => json({ apiKey: await revokeApiKey(env, { ...ADMIN, requestId }, params.keyId) }),
+    errors: ["not_found"],
+    handler: async ({ ctx, params }) => json({ apiKey: await revokeApiKey(ctx, params.keyId) }),
   }),
   defineRoute({
     method: "GET",
@@ -127,7 +114,7 @@ export const adminRoutes = [
     summary: "Master key versions and how many active tokens each one seals",
     auth: "admin",
     responses: { 200: { description: "Vault status", schema: VaultStatus } },
-    handler: async ({ env }) => json(await vaultStatus(env)),
+    handler: async ({ ctx }) => json(await vaultStatus(ctx)),
   }),
   defineRoute({
     method: "POST",
@@ -137,6 +124,6 @@ export const adminRoutes = [
     auth: "admin",
     body: ReencryptBody,
     responses: { 200: { description: "Progress", schema: ReencryptResult } },
-    handler: async ({ env, body, requestId }) => json(await reencryptBatch(env, { ...ADMIN, requestId }, body.limit, body.after)),
+    handler: async ({ ctx, body }) => json(await reencryptBatch(ctx, body.limit, body.after)),
   }),
 ];

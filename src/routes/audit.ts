@@ -1,8 +1,8 @@
 import { z } from "zod";
-import { AUDIT_ACTIONS, auditView, type AuditRow } from "../audit/audit";
+import { AUDIT_ACTIONS, listAuditEntries } from "../audit/audit";
 import { json } from "../http/errors";
 import { defineRoute } from "../http/route";
-import { isoDate, listPage, PageQuery, Pagination } from "../http/schemas";
+import { isoDate, PageQuery, Pagination } from "../http/schemas";
 
 export const AuditQuery = PageQuery.extend({
   action: z.enum(AUDIT_ACTIONS).optional(),
@@ -24,11 +24,6 @@ export const AuditEntry = z
 export const AuditList = z.object({ entries: z.array(AuditEntry), pagination: Pagination });
 export type AuditList = z.infer<typeof AuditList>;
 
-async function listAudit(db: D1Database, teamId: string, q: AuditQuery) {
-  const { items, pagination } = await listPage<AuditRow>(db, { table: "audit_log", filters: { team_id: teamId, action: q.action, target_id: q.targetId } }, q);
-  return { entries: items.map(auditView), pagination };
-}
-
 export const auditRoutes = [
   defineRoute({
     method: "GET",
@@ -39,6 +34,6 @@ export const auditRoutes = [
     scope: "audit:read",
     query: AuditQuery,
     responses: { 200: { description: "Audit entries", schema: AuditList } },
-    handler: async ({ env, auth, query }) => json(await listAudit(env.DB, auth.team.id, query)),
+    handler: async ({ ctx, query }) => json(await listAuditEntries(ctx, query)),
   }),
 ];

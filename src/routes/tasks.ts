@@ -1,9 +1,8 @@
 import { z } from "zod";
-import { Errors, json } from "../http/errors";
-import { parseWith } from "../http/body";
+import { AppError } from "../errors";
+import { json } from "../http/errors";
 import { defineRoute } from "../http/route";
-import { PageQuery, Pagination } from "../http/schemas";
-import { ID_BODY } from "../ids";
+import { idParam, isoDate, PageQuery, Pagination } from "../http/schemas";
 import { PLANS } from "../plans";
 import { TASK_STATUSES } from "../tasks/model";
 import { PollConfigInput, PROVIDER_NAMES, PROVIDERS } from "../tasks/providers";
@@ -47,10 +46,12 @@ export const CreateTaskBody = z
   });
 export type CreateTaskBody = z.input<typeof CreateTaskBody>;
 
-export const TaskParams = z.object({ id: z.string().regex(new RegExp(`^task_${ID_BODY}$`), "must be a task id (task_...)") });
+export const TaskParams = z.object({ id: idParam("task") });
 export const TaskQuery = z.object({ wait: z.coerce.number().int().min(0).optional().describe("Long-poll: seconds to wait for a final state") });
 export const TaskListQuery = PageQuery.extend({ status: z.enum(TASK_STATUSES).optional() });
-export const IdempotencyHeaders = z.object({ "idempotency-key": z.string().min(1).max(255).optional() });
+export const IdempotencyHeaders = z.object({
+  "idempotency-key": z.string().min(1).max(255).optional().describe("Repeating a create with the same key (within 24 h) returns the first task instead of a new one"),
+});
 
 const TaskResultSchema = z.object({
   statusCode: z.number(),
@@ -77,11 +78,11 @@ export const Task = z
     attempts: z.number(),
     error: z.string().nullable(),
     result: TaskResultSchema.partial().nullable(),
-    scheduledFor: z.string(),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-    startedAt: z.string().nullable(),
-    completedAt: z.string().nullable(),
+    scheduledFor: isoDate,
+    createdAt: isoDate,
+    updatedAt: isoDate,
+    startedAt: isoDate.nullable(),
+    completedAt: isoDate.nullable(),
   })
   .catchall(z.unknown())
   .meta({ id: "Task" });
@@ -90,7 +91,7 @@ export const TaskList = z.object({ tasks: z.array(Task), pagination: Pagination 
 
 function capWait(plan: keyof typeof PLANS, wait: number) {
   const cap = PLANS[plan].maxWaitSeconds;
-  if (wait > cap) throw Errors.badRequest(`wait exceeds the ${plan} plan's max wait time of ${cap} seconds`, { maxWaitSeconds: cap });
+  if (wait > cap) throw new AppError("max_wait_exceeded", `wait exceeds the ${plan} plan's max wait time of ${cap} seconds`, { maxWaitSeconds: cap });
   return wait;
 }
 
@@ -103,10 +104,17 @@ export const taskRoutes = [
     auth: "apiKey",
     scope: "tasks:write",
     body: CreateTaskBody,
-    responses: { 201: { description: "Created (or the first task again, for a repeated Idempotency-Key)", schema: TaskResponse } },
-    handler: async ({ env, auth, body, request }) => {
-      const { "idempotency-key": key } = parseWith(IdempotencyHeaders, { "idempotency-key": request.headers.get("idempotency-key") ?? undefined }, "headers");
-      const { task, replayed } = await createTask(env, auth, body, key);
+    headers: IdempotencyHeaders,
+    responses: {
+      201: {
+        description: "Created (or the first task again, for a repeated Idempotency-Key)",
+        schema: TaskResponse,
+        headers: { "Idempotent-Replayed": { description: "`true` when this is the first task again, for a repeated Idempotency-Key", schema: { type: "string", enum: ["true"] } } },
+      },
+    },
+    errors: ["max_wait_exceeded", "url_not_allowed", "invalid_token_reference", "token_unavailable", "idempotency_key_reused", "queue_unavailable"],
+    handler: async ({ ctx, body, headers }) => {
+      const { task, replayed } = await createTask(ctx, body, headers["idempotency-key"]);
       return json({ task }, 201, replayed ? { "Idempotent-Replayed": "true" } : {});
     },
   }),
@@ -119,7 +127,7 @@ export const taskRoutes = [
     scope: "tasks:read",
     query: TaskListQuery,
     responses: { 200: { description: "Tasks", schema: TaskList } },
-    handler: async ({ env, auth, query }) => json(await listTasks(env.DB, auth.team.id, query)),
+    handler: async ({ ctx, query }) => json(await listTasks(ctx, query)),
   }),
   defineRoute({
     method: "GET",
@@ -131,10 +139,9 @@ export const taskRoutes = [
     params: TaskParams,
     query: TaskQuery,
     responses: { 200: { description: "The task", schema: TaskResponse } },
-    handler: async ({ env, auth, params, query }) => {
-      const row = query.wait
-        ? await waitForTask(env.DB, auth.team.id, params.id, capWait(auth.team.plan, query.wait))
-        : await loadTask(env.DB, auth.team.id, params.id);
+    errors: ["not_found", "access_denied", "max_wait_exceeded"],
+    handler: async ({ ctx, params, query }) => {
+      const row = query.wait ? await waitForTask(ctx, params.id, capWait(ctx.team.plan, query.wait)) : await loadTask(ctx, params.id);
       return json({ task: taskView(row) });
     },
   }),
@@ -146,8 +153,9 @@ export const taskRoutes = [
     auth: "apiKey",
     scope: "tasks:write",
     params: TaskParams,
-    responses: { 200: { description: "Cancelled", schema: TaskResponse }, 409: { description: "Already started or finished" } },
-    handler: async ({ env, auth, params }) => json({ task: await cancelTask(env.DB, auth.team.id, params.id) }),
+    responses: { 200: { description: "Cancelled", schema: TaskResponse } },
+    errors: ["not_found", "access_denied", "task_not_cancellable"],
+    handler: async ({ ctx, params }) => json({ task: await cancelTask(ctx, params.id) }),
   }),
   defineRoute({
     method: "GET",

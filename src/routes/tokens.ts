@@ -1,11 +1,9 @@
 import { z } from "zod";
 import { json } from "../http/errors";
 import { defineRoute } from "../http/route";
-import { isoDate, PageQuery, Pagination } from "../http/schemas";
-import { ID_BODY } from "../ids";
-import { createToken, getToken, listTokens, revokeToken, tokenView, type TokenCaller } from "../vault/tokens";
+import { idParam, isoDate, PageQuery, Pagination } from "../http/schemas";
+import { createToken, getToken, listTokens, revokeToken, tokenView } from "../vault/tokens";
 import { HEADER_VALUE_RULE, isHeaderSafeValue } from "../vault/values";
-import type { ApiKeyAuth } from "../auth/apikeys";
 
 export const MAX_TOKEN_VALUE_BYTES = 64 * 1024;
 
@@ -35,7 +33,7 @@ export const CreateTokenBody = z.strictObject({
 });
 export type CreateTokenBody = z.infer<typeof CreateTokenBody>;
 
-export const TokenId = z.string().regex(new RegExp(`^tok_${ID_BODY}$`), "must be a token id (tok_...)");
+export const TokenId = idParam("tok");
 export const TokenParams = z.object({ id: TokenId });
 
 export const Token = z
@@ -45,10 +43,6 @@ export const TokenResponse = z.object({ token: Token });
 export const TokenList = z.object({ tokens: z.array(Token), pagination: Pagination });
 export type TokenResponse = z.infer<typeof TokenResponse>;
 export type TokenList = z.infer<typeof TokenList>;
-
-function caller(auth: ApiKeyAuth, requestId: string): TokenCaller {
-  return { team: { teamId: auth.team.id, salt: auth.team.keySalt }, actor: { type: "api_key", id: auth.apiKeyId }, requestId };
-}
 
 export const tokenRoutes = [
   defineRoute({
@@ -60,8 +54,8 @@ export const tokenRoutes = [
     scope: "tokens:write",
     body: CreateTokenBody,
     responses: { 201: { description: "Stored", schema: TokenResponse } },
-    handler: async ({ env, auth, body, requestId }) =>
-      json({ token: await createToken(env, caller(auth, requestId), body.name, body.value) }, 201),
+    errors: ["not_configured"],
+    handler: async ({ ctx, body }) => json({ token: await createToken(ctx, body) }, 201),
   }),
   defineRoute({
     method: "GET",
@@ -72,7 +66,7 @@ export const tokenRoutes = [
     scope: "tokens:read",
     query: PageQuery,
     responses: { 200: { description: "Active tokens", schema: TokenList } },
-    handler: async ({ env, auth, query }) => json(await listTokens(env.DB, auth.team.id, query)),
+    handler: async ({ ctx, query }) => json(await listTokens(ctx, query)),
   }),
   defineRoute({
     method: "GET",
@@ -83,7 +77,8 @@ export const tokenRoutes = [
     scope: "tokens:read",
     params: TokenParams,
     responses: { 200: { description: "Token metadata", schema: TokenResponse } },
-    handler: async ({ env, auth, params }) => json({ token: tokenView(await getToken(env.DB, auth.team.id, params.id)) }),
+    errors: ["not_found", "access_denied"],
+    handler: async ({ ctx, params }) => json({ token: tokenView(await getToken(ctx, params.id)) }),
   }),
   defineRoute({
     method: "DELETE",
@@ -94,6 +89,7 @@ export const tokenRoutes = [
     scope: "tokens:write",
     params: TokenParams,
     responses: { 200: { description: "Revoked", schema: TokenResponse } },
-    handler: async ({ env, auth, params, requestId }) => json({ token: await revokeToken(env, caller(auth, requestId), params.id) }),
+    errors: ["not_found", "access_denied"],
+    handler: async ({ ctx, params }) => json({ token: await revokeToken(ctx, params.id) }),
   }),
 ];

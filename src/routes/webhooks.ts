@@ -23,7 +23,8 @@ export const webhookRoutes = [
     auth: "apiKey",
     scope: "tasks:write",
     responses: { 200: { description: "The signing secret", schema: WebhookSecret } },
-    handler: async ({ env, auth }) => json({ ...(await webhookSecret(env, { teamId: auth.team.id, salt: auth.team.keySalt })), signatureHeader: FORMAT }),
+    errors: ["not_configured"],
+    handler: async ({ ctx }) => json({ ...(await webhookSecret(ctx)), signatureHeader: FORMAT }),
   }),
   defineRoute({
     method: "POST",
@@ -33,10 +34,7 @@ export const webhookRoutes = [
     auth: "apiKey",
     scope: "tasks:write",
     responses: { 200: { description: "The new signing secret", schema: WebhookSecret } },
-    handler: async ({ env, auth, requestId }) =>
-      json({
-        ...(await rotateWebhookSecret(env, { teamId: auth.team.id, salt: auth.team.keySalt }, { type: "api_key", id: auth.apiKeyId }, requestId)),
-        signatureHeader: FORMAT,
-      }),
+    errors: ["not_configured"],
+    handler: async ({ ctx }) => json({ ...(await rotateWebhookSecret(ctx)), signatureHeader: FORMAT }),
   }),
 ];

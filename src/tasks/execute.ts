@@ -1,7 +1,7 @@
 import type { Env } from "../env";
-import { newId } from "../ids";
+import { taskContext } from "../context";
 import { ack, type Delivery } from "../queue/messages";
-import { VaultDecryptError, type TeamKeyMaterial } from "../vault/cipher";
+import { VaultDecryptError } from "../vault/cipher";
 import { resolveTokens, TokenUnavailableError } from "../vault/tokens";
 import { afterAttempt, onClaimLost, onDelivery, type AttemptOutcome, type CallObservation } from "./decide";
 import { redact, storedBody } from "../outbound/redact";
@@ -23,13 +23,9 @@ export async function loadForExecution(env: Env, taskId: string): Promise<TaskWi
   return env.DB.prepare("SELECT t.*, tm.key_salt FROM tasks t JOIN teams tm ON tm.id = t.team_id WHERE t.id = ?").bind(taskId).first<TaskWithTeam>();
 }
 
-function teamOf(row: TaskWithTeam): TeamKeyMaterial {
-  return { teamId: row.team_id, salt: row.key_salt };
-}
-
 /** The task resolves its references as itself, on behalf of the key that created it. */
-export function callerFor(row: TaskWithTeam) {
-  return { team: teamOf(row), actor: { type: "task" as const, id: row.id, apiKeyId: row.api_key_id }, requestId: newId.request() };
+export function callerFor(env: Env, row: TaskWithTeam) {
+  return taskContext(env, { id: row.id, apiKeyId: row.api_key_id, team: { id: row.team_id, keySalt: row.key_salt } });
 }
 
 /** First delivery and retries of a task's main call. */
@@ -55,7 +51,7 @@ async function attempt(env: Env, task: TaskWithTeam): Promise<AttemptOutcome> {
   const headers = JSON.parse(task.headers) as Record<string, string>;
   let values: Map<string, string>;
   try {
-    values = await resolveTokens(env, callerFor(task), referencesIn(headers));
+    values = await resolveTokens(callerFor(env, task), referencesIn(headers));
   } catch (error) {
     if (error instanceof TokenUnavailableError) return { kind: "references_unavailable", tokenIds: error.tokenIds };
     if (error instanceof VaultDecryptError) return { kind: "undecryptable", tokenId: error.tokenId };

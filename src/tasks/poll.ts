@@ -37,7 +37,7 @@ async function fetchWithPolicy(env: Env, row: TaskWithTeam, { url, forwardAuth }
   const credentialHeaders = forward ? Object.fromEntries(Object.entries(submitted).filter(([name]) => credentialNames.includes(name.toLowerCase()))) : {};
   let values: Map<string, string>;
   try {
-    values = await resolveTokens(env, callerFor(row), referencesIn(submitted));
+    values = await resolveTokens(callerFor(env, row), referencesIn(submitted));
   } catch (error) {
     if (error instanceof TokenUnavailableError) return { kind: "references_unavailable", tokenIds: error.tokenIds };
     throw error;

@@ -1,7 +1,7 @@
-import type { ApiKeyAuth } from "../auth/apikeys";
+import type { ApiKeyContext, TeamContext } from "../context";
 import { sha256Hex } from "../encoding";
 import type { Env } from "../env";
-import { ApiError, Errors } from "../http/errors";
+import { AppError } from "../errors";
 import { listPage, type PageQuery } from "../http/schemas";
 import { newId } from "../ids";
 import { PLANS } from "../plans";
@@ -33,7 +33,7 @@ export const allowPrivateTargets = (env: Env) => env.ALLOW_PRIVATE_TARGETS === "
 
 function checkUrl(env: Env, field: string, url: string) {
   const verdict = checkOutboundUrl(url, allowPrivateTargets(env));
-  if (!verdict.ok) throw Errors.badRequest(`${field} ${verdict.reason}`, { field });
+  if (!verdict.ok) throw new AppError("url_not_allowed", `${field} ${verdict.reason}`, { field });
 }
 
 /**
@@ -41,10 +41,11 @@ function checkUrl(env: Env, field: string, url: string) {
  * and belong to the caller's team; unknown, revoked and other teams' references get the same
  * answer, so ids cannot be probed.
  */
-export async function createTask(env: Env, auth: ApiKeyAuth, input: NewTask, idempotencyKey: string | undefined) {
-  const plan = PLANS[auth.team.plan];
+export async function createTask(ctx: ApiKeyContext, input: NewTask, idempotencyKey: string | undefined) {
+  const { env, team } = ctx;
+  const plan = PLANS[team.plan];
   if (input.timeout > plan.maxWaitSeconds) {
-    throw Errors.badRequest(`timeout exceeds the ${auth.team.plan} plan's max wait time of ${plan.maxWaitSeconds} seconds`, { maxWaitSeconds: plan.maxWaitSeconds });
+    throw new AppError("max_wait_exceeded", `timeout exceeds the ${team.plan} plan's max wait time of ${plan.maxWaitSeconds} seconds`, { maxWaitSeconds: plan.maxWaitSeconds });
   }
   checkUrl(env, "targetUrl", input.targetUrl);
   if (input.onCompleteUrl) checkUrl(env, "onCompleteUrl", input.onCompleteUrl);
@@ -52,13 +53,13 @@ export async function createTask(env: Env, auth: ApiKeyAuth, input: NewTask, ide
 
   const requestHash = await sha256Hex(JSON.stringify(canonical(input)));
   if (idempotencyKey) {
-    const existing = await findIdempotent(env.DB, auth.team.id, idempotencyKey);
+    const existing = await findIdempotent(env.DB, team.id, idempotencyKey);
     if (existing) return replay(existing, requestHash);
   }
 
   const malformed = malformedReferences(input.headers);
   if (malformed.length > 0) {
-    throw Errors.badRequest(`Malformed token reference: ${malformed.join(", ")} (expected tok_ followed by 26 lowercase characters)`, { malformedReferences: malformed });
+    throw new AppError("invalid_token_reference", `Malformed token reference: ${malformed.join(", ")} (expected tok_ followed by 26 lowercase characters)`, { malformedReferences: malformed });
   }
   const refs = referencesIn(input.headers);
   const now = Date.now();
@@ -67,8 +68,8 @@ export async function createTask(env: Env, auth: ApiKeyAuth, input: NewTask, ide
   const at = new Date(now).toISOString();
   const row: TaskRow = {
     id: newId.task(),
-    team_id: auth.team.id,
-    api_key_id: auth.apiKeyId,
+    team_id: team.id,
+    api_key_id: ctx.actor.id,
     status,
     method: input.method,
     target_url: input.targetUrl,
@@ -100,13 +101,13 @@ export async function createTask(env: Env, auth: ApiKeyAuth, input: NewTask, ide
     // The references are checked in the insert itself: one D1 round trip on the happy path.
     const inserted = await insertTask(env.DB, row, refs);
     if (!inserted) {
-      const bad = await unavailableReferences(env.DB, auth.team.id, refs);
-      throw Errors.badRequest(`Unknown or revoked token reference: ${bad.join(", ")}`, { invalidReferences: bad });
+      const bad = await unavailableReferences(env.DB, team.id, refs);
+      throw new AppError("token_unavailable", `Unknown or revoked token reference: ${bad.join(", ")}`, { invalidReferences: bad });
     }
   } catch (error) {
     // A concurrent request with the same Idempotency-Key won the insert.
     if (idempotencyKey && /UNIQUE/i.test(String(error))) {
-      const existing = await findIdempotent(env.DB, auth.team.id, idempotencyKey);
+      const existing = await findIdempotent(env.DB, team.id, idempotencyKey);
       if (existing) return replay(existing, requestHash);
     }
     throw error;
@@ -116,7 +117,7 @@ export async function createTask(env: Env, auth: ApiKeyAuth, input: NewTask, ide
   } catch (error) {
     // Without its message the task would never run: undo it and let the caller retry.
     await env.DB.prepare("DELETE FROM tasks WHERE id = ?").bind(row.id).run();
-    throw new ApiError(503, "Task queue unavailable, try again", { retryable: true });
+    throw new AppError("queue_unavailable", undefined, { retryable: true }, { cause: error, internal: `queue send failed for ${row.id}` });
   }
   return { task: taskView(row), replayed: false };
 }
@@ -141,7 +142,7 @@ async function findIdempotent(db: D1Database, teamId: string, key: string): Prom
 
 function replay(existing: TaskRow, requestHash: string) {
   if (existing.request_hash !== requestHash) {
-    throw Errors.conflict("Idempotency-Key was already used with a different request body", { taskId: existing.id });
+    throw new AppError("idempotency_key_reused", undefined, { taskId: existing.id });
   }
   return { task: taskView(existing), replayed: true };
 }
@@ -170,27 +171,27 @@ async function unavailableReferences(db: D1Database, teamId: string, refs: strin
   return refs.filter((r) => !active.has(r));
 }
 
-export async function loadTask(db: D1Database, teamId: string, id: string): Promise<TaskRow> {
-  const row = await db.prepare("SELECT * FROM tasks WHERE id = ?").bind(id).first<TaskRow>();
-  if (!row) throw Errors.notFound("Task not found");
-  if (row.team_id !== teamId) throw Errors.accessDenied();
+export async function loadTask(ctx: TeamContext, id: string): Promise<TaskRow> {
+  const row = await ctx.env.DB.prepare("SELECT * FROM tasks WHERE id = ?").bind(id).first<TaskRow>();
+  if (!row) throw new AppError("not_found", "Task not found");
+  if (row.team_id !== ctx.team.id) throw new AppError("access_denied");
   return row;
 }
 
 /** Long-poll: re-reads the task until it is final or `waitSeconds` pass. */
-export async function waitForTask(db: D1Database, teamId: string, id: string, waitSeconds: number): Promise<TaskRow> {
+export async function waitForTask(ctx: TeamContext, id: string, waitSeconds: number): Promise<TaskRow> {
   const deadline = Date.now() + waitSeconds * 1000;
-  let row = await loadTask(db, teamId, id);
+  let row = await loadTask(ctx, id);
   // Re-read quickly at first, then at most once a second.
   for (let pause = 100; !isFinal(row.status) && Date.now() < deadline; pause = Math.min(1000, pause * 2)) {
     await new Promise((resolve) => setTimeout(resolve, Math.min(pause, Math.max(0, deadline - Date.now()))));
-    row = await loadTask(db, teamId, id);
+    row = await loadTask(ctx, id);
   }
   return row;
 }
 
-export async function listTasks(db: D1Database, teamId: string, page: PageQuery & { status?: TaskStatus | undefined }) {
-  const { items, pagination } = await listPage<TaskRow>(db, { table: "tasks", filters: { team_id: teamId, status: page.status } }, page);
+export async function listTasks(ctx: TeamContext, page: PageQuery & { status?: TaskStatus | undefined }) {
+  const { items, pagination } = await listPage<TaskRow>(ctx.env.DB, { table: "tasks", filters: { team_id: ctx.team.id, status: page.status } }, page);
   return { tasks: items.map(taskSummary), pagination };
 }
 
@@ -198,11 +199,11 @@ export async function listTasks(db: D1Database, teamId: string, page: PageQuery 
  * Only a task that has not started can be cancelled (transitions.ts has the rule). The guarded
  * update goes first (it checks the team too); only a refusal reads the task, to say why.
  */
-export async function cancelTask(db: D1Database, teamId: string, id: string) {
-  const updated = await cancel(db, teamId, id);
+export async function cancelTask(ctx: TeamContext, id: string) {
+  const updated = await cancel(ctx.env.DB, ctx.team.id, id);
   if (!updated) {
-    const now = await loadTask(db, teamId, id);
-    throw Errors.conflict(`Task cannot be cancelled in status ${now.status}`, { status: now.status });
+    const now = await loadTask(ctx, id);
+    throw new AppError("task_not_cancellable", `Task cannot be cancelled in status ${now.status}`, { status: now.status });
   }
   return taskView(updated);
 }

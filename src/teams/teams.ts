@@ -1,10 +1,10 @@
-import { auditStatement, type Actor } from "../audit/audit";
+import { auditStatement } from "../audit/audit";
 import { apiKeyView, generateApiKey, insertApiKeyStatement, PlanLimitError, type ApiKeyRow } from "../auth/apikeys";
 import { ALL_SCOPES, type Scope } from "../auth/scopes";
-import type { Env } from "../env";
+import type { Context, IdentifiedContext } from "../context";
 import { gateFor } from "../gate/client";
 import { bytesToBase64 } from "../encoding";
-import { Errors } from "../http/errors";
+import { AppError } from "../errors";
 import { newId } from "../ids";
 import { PLANS, type Plan } from "../plans";
 
@@ -21,17 +21,12 @@ export function teamView(row: TeamRow) {
   return { id: row.id, name: row.name, plan: row.plan, createdAt: row.created_at };
 }
 
-export interface Caller {
-  actor: Actor;
-  requestId: string;
-}
-
 /**
  * The statements that create a team (and, unless skipped, its first API key) with their audit
  * entries, for the caller to run in one batch with whatever else belongs to the change.
  */
-export async function createTeamStatements(env: Pick<Env, "DB" | "API_KEY_SECRET">, caller: Caller, name: string, plan: Plan, firstKey: { name: string; skip?: boolean }) {
-  const db = env.DB;
+export async function createTeamStatements(ctx: IdentifiedContext, name: string, plan: Plan, firstKey: { name: string; skip?: boolean }) {
+  const db = ctx.env.DB;
   const at = new Date().toISOString();
   const team: TeamRow = {
     id: newId.team(),
@@ -44,13 +39,13 @@ export async function createTeamStatements(env: Pick<Env, "DB" | "API_KEY_SECRET
     db
       .prepare("INSERT INTO teams (id, name, plan, key_salt, created_at) VALUES (?, ?, ?, ?, ?)")
       .bind(team.id, team.name, team.plan, team.key_salt, team.created_at),
-    auditStatement(db, { teamId: team.id, actor: caller.actor, action: "team.created", targetType: "team", targetId: team.id, requestId: caller.requestId, metadata: { plan } }, at),
+    auditStatement(db, { teamId: team.id, actor: ctx.actor, action: "team.created", targetType: "team", targetId: team.id, requestId: ctx.requestId, metadata: { plan } }, at),
   ];
   if (firstKey.skip) return { statements, created: { team } };
-  const apiKey = await generateApiKey(env, team.id);
+  const apiKey = await generateApiKey(ctx.env, team.id);
   statements.push(
     insertApiKeyStatement(db, team.id, firstKey.name, apiKey, at, ALL_SCOPES, null),
-    auditStatement(db, { teamId: team.id, actor: caller.actor, action: "apikey.created", targetType: "api_key", targetId: apiKey.id, requestId: caller.requestId, metadata: { name: firstKey.name } }, at),
+    auditStatement(db, { teamId: team.id, actor: ctx.actor, action: "apikey.created", targetType: "api_key", targetId: apiKey.id, requestId: ctx.requestId, metadata: { name: firstKey.name } }, at),
   );
   return {
     statements,
@@ -63,42 +58,43 @@ export async function createTeamStatements(env: Pick<Env, "DB" | "API_KEY_SECRET
 }
 
 /** Creates a team and its first API key; the full key is returned here, once. */
-export async function createTeam(env: Pick<Env, "DB" | "API_KEY_SECRET">, caller: Caller, name: string, plan: Plan) {
-  const { statements, created } = await createTeamStatements(env, caller, name, plan, { name: "Default key" });
-  await env.DB.batch(statements);
+export async function createTeam(ctx: IdentifiedContext, name: string, plan: Plan) {
+  const { statements, created } = await createTeamStatements(ctx, name, plan, { name: "Default key" });
+  await ctx.env.DB.batch(statements);
   return { team: teamView(created.team), apiKey: created.apiKey, key: created.key };
 }
 
 /** The operator changes a team's plan; the team's gate applies it from the next request. */
-export async function changePlan(env: Pick<Env, "DB" | "TEAM_GATE">, caller: Caller, teamId: string, plan: Plan) {
-  const db = env.DB;
-  const before = await getTeam(db, teamId);
+export async function changePlan(ctx: IdentifiedContext, teamId: string, plan: Plan) {
+  const db = ctx.env.DB;
+  const before = await getTeam(ctx, teamId);
   if (before.plan !== plan) {
     await db.batch([
       db.prepare("UPDATE teams SET plan = ? WHERE id = ?").bind(plan, teamId),
-      auditStatement(db, { teamId, actor: caller.actor, action: "plan.changed", targetType: "team", targetId: teamId, requestId: caller.requestId, metadata: { from: before.plan, to: plan } }),
+      auditStatement(db, { teamId, actor: ctx.actor, action: "plan.changed", targetType: "team", targetId: teamId, requestId: ctx.requestId, metadata: { from: before.plan, to: plan } }),
     ]);
     // The gate caches the plan with its keys.
-    await gateFor(env, teamId).refresh();
+    await gateFor(ctx.env, teamId).refresh();
   }
   return teamView({ ...before, plan });
 }
 
-export async function getTeam(db: D1Database, teamId: string): Promise<TeamRow> {
-  const row = await db.prepare("SELECT id, name, plan, key_salt, created_at FROM teams WHERE id = ?").bind(teamId).first<TeamRow>();
-  if (!row) throw Errors.notFound("Team not found");
+export async function getTeam(ctx: Context, teamId: string): Promise<TeamRow> {
+  const row = await ctx.env.DB.prepare("SELECT id, name, plan, key_salt, created_at FROM teams WHERE id = ?").bind(teamId).first<TeamRow>();
+  if (!row) throw new AppError("not_found", "Team not found");
   return row;
 }
 
 /**
  * Adds an API key within the plan's key limit. The count and the insert are one statement,
- * so two concurrent requests cannot both slip under the limit.
+ * so two concurrent requests cannot both slip under the limit. A user's key records its creator.
  */
-export async function createApiKey(env: Pick<Env, "DB" | "API_KEY_SECRET">, caller: Caller, teamId: string, name: string, scopes: readonly Scope[] = ALL_SCOPES, createdBy: string | null = null) {
-  const db = env.DB;
-  const team = await getTeam(db, teamId);
+export async function createApiKey(ctx: IdentifiedContext, teamId: string, name: string, scopes: readonly Scope[] = ALL_SCOPES) {
+  const db = ctx.env.DB;
+  const createdBy = ctx.actor.type === "user" ? ctx.actor.id : null;
+  const team = await getTeam(ctx, teamId);
   const max = PLANS[team.plan].maxApiKeys;
-  const apiKey = await generateApiKey(env, teamId);
+  const apiKey = await generateApiKey(ctx.env, teamId);
   const at = new Date().toISOString();
   const [insert] = await db.batch([
     db
@@ -107,7 +103,7 @@ export async function createApiKey(env: Pick<Env, "DB" | "API_KEY_SECRET">, call
          SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM api_keys WHERE team_id = ? AND revoked_at IS NULL) < ?`,
       )
       .bind(apiKey.id, teamId, name, apiKey.hash, apiKey.prefix, scopes.join(" "), createdBy, at, teamId, Number.isFinite(max) ? max : Number.MAX_SAFE_INTEGER),
-    auditStatement(db, { teamId, actor: caller.actor, action: "apikey.created", targetType: "api_key", targetId: apiKey.id, requestId: caller.requestId, metadata: { name, scopes: scopes.join(" ") } }, at, { onlyIfChanged: true }),
+    auditStatement(db, { teamId, actor: ctx.actor, action: "apikey.created", targetType: "api_key", targetId: apiKey.id, requestId: ctx.requestId, metadata: { name, scopes: scopes.join(" ") } }, at, { onlyIfChanged: true }),
   ]);
   if (!insert?.meta.changes) throw new PlanLimitError("API keys", max, team.plan);
   return { apiKey: { id: apiKey.id, name, prefix: apiKey.prefix, scopes: [...scopes], createdAt: at, lastUsedAt: null, revokedAt: null }, key: apiKey.key };
@@ -115,31 +111,31 @@ export async function createApiKey(env: Pick<Env, "DB" | "API_KEY_SECRET">, call
 
 const KEY_COLUMNS = "id, team_id, name, prefix, scopes, created_at, last_used_at, revoked_at";
 
-export async function listApiKeys(db: D1Database, teamId: string) {
-  const { results } = await db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE team_id = ? ORDER BY id`).bind(teamId).all<ApiKeyRow>();
+export async function listApiKeys(ctx: Context, teamId: string) {
+  const { results } = await ctx.env.DB.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE team_id = ? ORDER BY id`).bind(teamId).all<ApiKeyRow>();
   return results.map(apiKeyView);
 }
 
-export async function getApiKey(db: D1Database, keyId: string): Promise<ApiKeyRow | null> {
-  return db.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = ?`).bind(keyId).first<ApiKeyRow>();
+export async function getApiKey(ctx: Context, keyId: string): Promise<ApiKeyRow | null> {
+  return ctx.env.DB.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = ?`).bind(keyId).first<ApiKeyRow>();
 }
 
 /**
  * Revocation is immediate: the team's gate gets the tombstone first (so no cached copy of the
  * key works from here on), then D1 records it.
  */
-export async function revokeApiKey(env: Pick<Env, "DB" | "TEAM_GATE">, caller: Caller, keyId: string) {
-  const db = env.DB;
+export async function revokeApiKey(ctx: IdentifiedContext, keyId: string) {
+  const db = ctx.env.DB;
   const row = await db.prepare(`SELECT ${KEY_COLUMNS}, key_hash FROM api_keys WHERE id = ?`).bind(keyId).first<ApiKeyRow & { key_hash: string }>();
-  if (!row) throw Errors.notFound("API key not found");
-  await gateFor(env, row.team_id).revokeKey(row.key_hash);
+  if (!row) throw new AppError("not_found", "API key not found");
+  await gateFor(ctx.env, row.team_id).revokeKey(row.key_hash);
   if (row.revoked_at) return apiKeyView(row);
   const at = new Date().toISOString();
   const [update] = await db.batch([
     db.prepare("UPDATE api_keys SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL").bind(at, keyId),
-    auditStatement(db, { teamId: row.team_id, actor: caller.actor, action: "apikey.revoked", targetType: "api_key", targetId: keyId, requestId: caller.requestId }, at, { onlyIfChanged: true }),
+    auditStatement(db, { teamId: row.team_id, actor: ctx.actor, action: "apikey.revoked", targetType: "api_key", targetId: keyId, requestId: ctx.requestId }, at, { onlyIfChanged: true }),
   ]);
   // A concurrent revocation won: report the time it recorded.
-  if (!update?.meta.changes) return apiKeyView((await getApiKey(db, keyId)) ?? row);
+  if (!update?.meta.changes) return apiKeyView((await getApiKey(ctx, keyId)) ?? row);
   return apiKeyView({ ...row, revoked_at: at });
 }

@@ -1,5 +1,5 @@
-import { ApiError } from "../http/errors";
-import { base64ToBytes, hexToBytes, sha256Hex } from "../encoding";
+import { AppError } from "../errors";
+import { base64ToBytes, hexToBytes, sha256Hex, timingSafeEqual } from "../encoding";
 import type { Env } from "../env";
 
 /**
@@ -16,9 +16,9 @@ export interface Keyring {
 }
 
 /** An operator mistake in the vault's configuration: refused loudly, never worked around. */
-export class VaultConfigError extends ApiError {
+export class VaultConfigError extends AppError {
   constructor(reason: string) {
-    super(503, `Vault is not configured: ${reason}`);
+    super("not_configured", `Vault is not configured: ${reason}`);
     this.name = "VaultConfigError";
   }
 }
@@ -63,7 +63,7 @@ export function parseKeyringConfig(env: Pick<Env, "VAULT_MASTER_KEY" | "VAULT_MA
       const single = parseMasterKey(env.VAULT_MASTER_KEY, "VAULT_MASTER_KEY");
       const listed = keys.get(1);
       if (!listed) keys.set(1, single);
-      else if (!single.every((b, i) => b === listed[i])) {
+      else if (!timingSafeEqual(single, listed)) {
         throw new VaultConfigError("VAULT_MASTER_KEY differs from version 1 of VAULT_MASTER_KEYS; keep one of them");
       }
     }
@@ -113,9 +113,9 @@ async function buildKeyring(raw: Map<number, Uint8Array>): Promise<Keyring> {
   };
 }
 
-export class VaultKeyVersionError extends ApiError {
+export class VaultKeyVersionError extends AppError {
   constructor(version: number) {
-    super(503, `Vault is not configured: master key version ${version} is needed to decrypt but not configured`);
+    super("not_configured", `Vault is not configured: master key version ${version} is needed to decrypt but not configured`);
     this.name = "VaultKeyVersionError";
   }
 }

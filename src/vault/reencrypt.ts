@@ -1,4 +1,5 @@
-import { auditStatement, type Actor } from "../audit/audit";
+import { auditStatement } from "../audit/audit";
+import type { Context, IdentifiedContext } from "../context";
 import type { Env } from "../env";
 import { openSecret, sealSecret } from "./cipher";
 import { getKeyring } from "./keyring";
@@ -20,7 +21,8 @@ interface StaleRow {
   key_version: number;
 }
 
-export async function vaultStatus(env: Env) {
+export async function vaultStatus(ctx: Context) {
+  const { env } = ctx;
   const keyring = await getKeyring(env);
   const { results } = await env.DB
     .prepare("SELECT key_version, COUNT(*) AS n FROM tokens WHERE revoked_at IS NULL GROUP BY key_version ORDER BY key_version")
@@ -40,7 +42,8 @@ export async function vaultStatus(env: Env) {
  * this deployment lacks) is reported by id and skipped, so it cannot block the rest: callers
  * pass `after` (the previous `nextCursor`) to move on.
  */
-export async function reencryptBatch(env: Env, caller: { actor: Actor; requestId: string }, limit: number, after = "") {
+export async function reencryptBatch(ctx: IdentifiedContext, limit: number, after = "") {
+  const { env } = ctx;
   const keyring = await getKeyring(env);
   const active = keyring.activeVersion;
   const { results: rows } = await env.DB
@@ -71,11 +74,11 @@ export async function reencryptBatch(env: Env, caller: { actor: Actor; requestId
         .bind(sealed.ciphertext, sealed.iv, active, row.id, row.key_version),
       auditStatement(env.DB, {
         teamId: row.team_id,
-        actor: caller.actor,
+        actor: ctx.actor,
         action: "token.reencrypted",
         targetType: "token",
         targetId: row.id,
-        requestId: caller.requestId,
+        requestId: ctx.requestId,
         metadata: { fromKeyVersion: row.key_version, toKeyVersion: active },
       }, at, { onlyIfChanged: true }),
     );

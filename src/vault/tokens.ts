@@ -1,9 +1,9 @@
-import { auditStatement, type Actor } from "../audit/audit";
-import type { Env } from "../env";
-import { Errors } from "../http/errors";
+import { auditStatement } from "../audit/audit";
+import { teamKeyMaterial, type TeamContext } from "../context";
+import { AppError } from "../errors";
 import { newId } from "../ids";
 import { listPage, type PageQuery } from "../http/schemas";
-import { openSecret, sealSecret, type TeamKeyMaterial } from "./cipher";
+import { openSecret, sealSecret } from "./cipher";
 import { getKeyring } from "./keyring";
 
 /** Token repository: metadata reads, encrypted writes, revocation and resolution. */
@@ -25,47 +25,43 @@ export function tokenView(row: TokenRow) {
 }
 export type TokenView = ReturnType<typeof tokenView>;
 
-export interface TokenCaller {
-  team: TeamKeyMaterial;
-  actor: Actor;
-  requestId: string;
-}
-
-export async function createToken(env: Env, caller: TokenCaller, name: string, value: string): Promise<TokenView> {
+export async function createToken(ctx: TeamContext, input: { name: string; value: string }): Promise<TokenView> {
+  const { env, team } = ctx;
+  const { name, value } = input;
   const keyring = await getKeyring(env);
   const id = newId.token();
-  const sealed = await sealSecret(keyring, caller.team, id, value);
+  const sealed = await sealSecret(keyring, teamKeyMaterial(team), id, value);
   const createdAt = new Date().toISOString();
   await env.DB.batch([
     env.DB
       .prepare("INSERT INTO tokens (id, team_id, name, ciphertext, iv, key_version, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)")
-      .bind(id, caller.team.teamId, name, sealed.ciphertext, sealed.iv, sealed.keyVersion, createdAt),
+      .bind(id, team.id, name, sealed.ciphertext, sealed.iv, sealed.keyVersion, createdAt),
     auditStatement(env.DB, {
-      teamId: caller.team.teamId,
-      actor: caller.actor,
+      teamId: team.id,
+      actor: ctx.actor,
       action: "token.created",
       targetType: "token",
       targetId: id,
-      requestId: caller.requestId,
+      requestId: ctx.requestId,
       metadata: { name, keyVersion: sealed.keyVersion },
     }, createdAt),
   ]);
-  return tokenView({ id, team_id: caller.team.teamId, name, created_at: createdAt, revoked_at: null });
+  return tokenView({ id, team_id: team.id, name, created_at: createdAt, revoked_at: null });
 }
 
 const META_COLUMNS = "id, team_id, name, created_at, revoked_at";
 
 /** Active tokens, newest first. */
-export async function listTokens(db: D1Database, teamId: string, page: PageQuery) {
-  const { items, pagination } = await listPage<TokenRow>(db, { table: "tokens", columns: META_COLUMNS, filters: { team_id: teamId }, where: "revoked_at IS NULL" }, page);
+export async function listTokens(ctx: TeamContext, page: PageQuery) {
+  const { items, pagination } = await listPage<TokenRow>(ctx.env.DB, { table: "tokens", columns: META_COLUMNS, filters: { team_id: ctx.team.id }, where: "revoked_at IS NULL" }, page);
   return { tokens: items.map(tokenView), pagination };
 }
 
 /** 404 when no such token exists, 403 when it belongs to another team (seed 002). */
-export async function getToken(db: D1Database, teamId: string, id: string): Promise<TokenRow> {
-  const row = await db.prepare(`SELECT ${META_COLUMNS} FROM tokens WHERE id = ?`).bind(id).first<TokenRow>();
-  if (!row) throw Errors.notFound("Token not found");
-  if (row.team_id !== teamId) throw Errors.accessDenied();
+export async function getToken(ctx: TeamContext, id: string): Promise<TokenRow> {
+  const row = await ctx.env.DB.prepare(`SELECT ${META_COLUMNS} FROM tokens WHERE id = ?`).bind(id).first<TokenRow>();
+  if (!row) throw new AppError("not_found", "Token not found");
+  if (row.team_id !== ctx.team.id) throw new AppError("access_denied");
   return row;
 }
 
@@ -74,24 +70,25 @@ export async function getToken(db: D1Database, teamId: string, id: string): Prom
  * revoked token cannot be resolved or un-revoked by anyone, even with the master key. The
  * audit entry is inserted only if this call did the revoking (`changes()` in one batch).
  */
-export async function revokeToken(env: Env, caller: TokenCaller, id: string): Promise<TokenView> {
-  const row = await getToken(env.DB, caller.team.teamId, id);
+export async function revokeToken(ctx: TeamContext, id: string): Promise<TokenView> {
+  const { env, team } = ctx;
+  const row = await getToken(ctx, id);
   if (row.revoked_at) return tokenView(row);
   const revokedAt = new Date().toISOString();
   await env.DB.batch([
     env.DB
       .prepare("UPDATE tokens SET revoked_at = ?, ciphertext = '', iv = '' WHERE id = ? AND team_id = ? AND revoked_at IS NULL")
-      .bind(revokedAt, id, caller.team.teamId),
+      .bind(revokedAt, id, team.id),
     auditStatement(env.DB, {
-      teamId: caller.team.teamId,
-      actor: caller.actor,
+      teamId: team.id,
+      actor: ctx.actor,
       action: "token.revoked",
       targetType: "token",
       targetId: id,
-      requestId: caller.requestId,
+      requestId: ctx.requestId,
     }, revokedAt, { onlyIfChanged: true }),
   ]);
-  const after = await getToken(env.DB, caller.team.teamId, id);
+  const after = await getToken(ctx, id);
   return tokenView(after);
 }
 
@@ -116,7 +113,8 @@ interface SealedRow {
  * reference is active, so a refused resolution audits nothing); then the team's cached key
  * decrypts. Callers must drop the returned values as soon as the outbound call is made.
  */
-export async function resolveTokens(env: Env, caller: TokenCaller, ids: string[]): Promise<Map<string, string>> {
+export async function resolveTokens(ctx: TeamContext, ids: string[]): Promise<Map<string, string>> {
+  const { env, team } = ctx;
   const unique = [...new Set(ids)];
   const resolved = new Map<string, string>();
   if (unique.length === 0) return resolved;
@@ -127,16 +125,16 @@ export async function resolveTokens(env: Env, caller: TokenCaller, ids: string[]
   const [read] = await env.DB.batch<SealedRow>([
     env.DB
       .prepare(`SELECT id, ciphertext, iv, key_version FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id IN (${placeholders})`)
-      .bind(caller.team.teamId, ...unique),
+      .bind(team.id, ...unique),
     ...unique.map((id) =>
       auditStatement(env.DB, {
-        teamId: caller.team.teamId,
-        actor: caller.actor,
+        teamId: team.id,
+        actor: ctx.actor,
         action: "token.accessed",
         targetType: "token",
         targetId: id,
-        requestId: caller.requestId,
-      }, at, { onlyIf: { sql: allActive, args: [caller.team.teamId, ...unique] } }),
+        requestId: ctx.requestId,
+      }, at, { onlyIf: { sql: allActive, args: [team.id, ...unique] } }),
     ),
   ]);
   const results = read?.results ?? [];
@@ -144,7 +142,7 @@ export async function resolveTokens(env: Env, caller: TokenCaller, ids: string[]
   const missing = unique.filter((id) => !found.has(id));
   if (missing.length > 0) throw new TokenUnavailableError(missing);
   const values = await Promise.all(
-    results.map((r) => openSecret(keyring, caller.team, r.id, { ciphertext: r.ciphertext, iv: r.iv, keyVersion: r.key_version })),
+    results.map((r) => openSecret(keyring, teamKeyMaterial(team), r.id, { ciphertext: r.ciphertext, iv: r.iv, keyVersion: r.key_version })),
   );
   results.forEach((r, i) => resolved.set(r.id, values[i] ?? ""));
   return resolved;

@@ -1,3 +1,4 @@
+import { taskContext } from "../context";
 import type { Env } from "../env";
 import { ack, type Delivery } from "../queue/messages";
 import { afterWebhookAttempt, onWebhookDelivery, type WebhookOutcome } from "../tasks/decide";
@@ -28,7 +29,7 @@ export async function deliverWebhook(env: Env, taskId: string): Promise<Delivery
     outcome = { kind: "refused", reason: verdict.reason };
   } else {
     const body = JSON.stringify({ event: next.event, task: taskView(row) });
-    const { secret } = await webhookSecret(env, { teamId: row.team_id, salt: row.key_salt });
+    const { secret } = await webhookSecret(taskContext(env, { id: row.id, apiKeyId: row.api_key_id, team: { id: row.team_id, keySalt: row.key_salt } }));
     const answer = await callOut({
       method: "POST",
       url,

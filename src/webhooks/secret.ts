@@ -1,4 +1,5 @@
-import { auditStatement, type Actor } from "../audit/audit";
+import { auditStatement } from "../audit/audit";
+import { teamKeyMaterial, type TeamContext } from "../context";
 import { bytesToBase64Url } from "../encoding";
 import type { Env } from "../env";
 import { openSecret, sealSecret, type TeamKeyMaterial } from "../vault/cipher";
@@ -18,7 +19,9 @@ interface SecretRow {
   created_at: string;
 }
 
-export async function webhookSecret(env: Env, team: TeamKeyMaterial): Promise<{ secret: string; createdAt: string }> {
+export async function webhookSecret(ctx: TeamContext): Promise<{ secret: string; createdAt: string }> {
+  const { env } = ctx;
+  const team = teamKeyMaterial(ctx.team);
   const keyring = await getKeyring(env);
   let row = await env.DB.prepare("SELECT ciphertext, iv, key_version, created_at FROM webhook_secrets WHERE team_id = ?").bind(team.teamId).first<SecretRow>();
   if (!row) {
@@ -43,7 +46,9 @@ async function newSecretRow(env: Env, team: TeamKeyMaterial): Promise<SecretRow 
 }
 
 /** Replaces the secret at once; deliveries from now on are signed with the new one. */
-export async function rotateWebhookSecret(env: Env, team: TeamKeyMaterial, actor: Actor, requestId: string) {
+export async function rotateWebhookSecret(ctx: TeamContext) {
+  const { env, actor, requestId } = ctx;
+  const team = teamKeyMaterial(ctx.team);
   const fresh = await newSecretRow(env, team);
   await env.DB.batch([
     env.DB

@@ -37,7 +37,7 @@ describe("accounts over HTTP", () => {
     expect(revoked.status).toBe(200);
     const refused = await request("GET", "/v1/tokens", { key });
     expect(refused.status).toBe(401);
-    expect(refused.json).toEqual({ error: "Invalid or revoked API key" });
+    expect(refused.json).toEqual({ error: "Invalid or revoked API key", code: "invalid_api_key" });
 
     // The password appears in no response at all, the full key in none after its creation, and neither in the log.
     expect(responseHits(password)).toEqual([]);
@@ -56,7 +56,7 @@ describe("accounts over HTTP", () => {
     for (const token of [`${h}.${p}.${s?.slice(0, -3)}abc`, `${none}.${p}.`]) {
       const res = await request("GET", "/teams", session(token));
       expect(res.status).toBe(401);
-      expect(res.json).toEqual({ error: "Invalid or expired session token" });
+      expect(res.json).toEqual({ error: "Invalid or expired session token", code: "invalid_session" });
     }
   });
 });
@@ -76,7 +76,7 @@ describe("accounts over HTTP: limits, scopes, isolation, forged sessions", () =>
     expect((await request("POST", `/teams/${u.teamId}/apikeys`, { headers: as(u.jwt), body: { name: "one" } })).status).toBe(201);
     const second = await request("POST", `/teams/${u.teamId}/apikeys`, { headers: as(u.jwt), body: { name: "two" } });
     expect(second.status).toBe(403);
-    expect(second.json).toEqual({ error: "Plan limit reached: the free plan allows 1 API keys", limit: 1, plan: "free" });
+    expect(second.json).toEqual({ error: "Plan limit reached: the free plan allows 1 API keys", code: "plan_limit_reached", limit: 1, plan: "free" });
     expect((await request("POST", `/teams/${u.teamId}/members`, { headers: as(u.jwt), body: { email: `m1-${u.email}` } })).status).toBe(201);
     expect((await request("POST", `/teams/${u.teamId}/members`, { headers: as(u.jwt), body: { email: `m2-${u.email}` } })).status).toBe(403);
     expect((await request("PATCH", `/admin/teams/${u.teamId}`, { admin: true, body: { plan: "pro" } })).json.team.plan).toBe("pro");
@@ -112,9 +112,9 @@ describe("accounts over HTTP: limits, scopes, isolation, forged sessions", () =>
     ] as const) {
       const res = await request(method, path, { headers: as(a.jwt), body });
       expect(res.status, `${method} ${path}`).toBe(403);
-      expect(res.json).toEqual({ error: "Access denied" });
+      expect(res.json).toEqual({ error: "Access denied", code: "access_denied" });
     }
-    expect((await request("GET", `/v1/tokens/${bToken}`, { key: aKey })).json).toEqual({ error: "Access denied" });
+    expect((await request("GET", `/v1/tokens/${bToken}`, { key: aKey })).json).toEqual({ error: "Access denied", code: "access_denied" });
     expect((await request("GET", "/v1/tokens", { key: bKey.json.key })).json.tokens).toHaveLength(1);
   });
 
@@ -133,7 +133,7 @@ describe("accounts over HTTP: limits, scopes, isolation, forged sessions", () =>
     for (const token of [expired, wrongSecret]) {
       const res = await request("GET", "/teams", { headers: as(token) });
       expect(res.status).toBe(401);
-      expect(res.json).toEqual({ error: "Invalid or expired session token" });
+      expect(res.json).toEqual({ error: "Invalid or expired session token", code: "invalid_session" });
     }
   });
 

@@ -4,7 +4,8 @@
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
-import { inject } from "vitest";
+import { expect, inject } from "vitest";
+import { ERROR_CATALOG, isErrorCode } from "../../src/errors";
 import type { RecordedRequest } from "../fakes/upstream";
 
 export interface Recorded {
@@ -53,6 +54,12 @@ export async function request(method: string, path: string, options: RequestOpti
     json = text ? JSON.parse(text) : undefined;
   } catch {
     json = undefined;
+  }
+  // Every error answer carries a catalogued code, answered with the catalog's status.
+  if (response.status >= 400 && method !== "HEAD") {
+    const where = `${method} ${path} -> ${response.status} ${text.slice(0, 200)}`;
+    const code = (json as { code?: unknown } | undefined)?.code;
+    expect(isErrorCode(code) ? ERROR_CATALOG[code].status : `uncatalogued code ${String(code)}`, where).toBe(response.status);
   }
   return { status: response.status, headers: response.headers, text, json };
 }

@@ -15,7 +15,7 @@ describe("rate limit", () => {
     expect(ok).toHaveLength(60);
     expect(limited).toHaveLength(140);
     for (const res of limited) {
-      expect(res.json).toEqual({ error: "Rate limit exceeded" });
+      expect(res.json).toEqual({ error: "Rate limit exceeded", code: "rate_limited" });
       expect(res.headers.get("retry-after")).toMatch(/^[1-9][0-9]*$/);
       expect(Number(res.headers.get("retry-after"))).toBeLessThanOrEqual(60);
       expect(res.headers.get("x-ratelimit-remaining")).toBe("0");

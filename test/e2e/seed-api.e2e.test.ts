@@ -94,7 +94,7 @@ describe("tokens (seed 000)", () => {
     for (const method of ["GET", "DELETE"]) {
       const res = await request(method, `/v1/tokens/${id}`, { key: team.key });
       expect(res.status).toBe(403);
-      expect(res.json).toEqual({ error: "Access denied" });
+      expect(res.json).toEqual({ error: "Access denied", code: "access_denied" });
     }
     const mine = await request("GET", "/v1/tokens", { key: team.key });
     expect(mine.json.tokens.map((t: { id: string }) => t.id)).not.toContain(id);
@@ -121,7 +121,7 @@ describe("authentication (seed 002)", () => {
   it('answers 401 {"error":"API key required"} without a key', async () => {
     const res = await request("GET", "/v1/tokens");
     expect(res.status).toBe(401);
-    expect(res.json).toEqual({ error: "API key required" });
+    expect(res.json).toEqual({ error: "API key required", code: "api_key_required" });
   });
 
   it('answers 401 {"error":"Invalid or revoked API key"} for a wrong key', async () => {
@@ -130,7 +130,7 @@ describe("authentication (seed 002)", () => {
     for (const headers of attempts) {
       const res = await request("GET", "/v1/tokens", { headers });
       expect(res.status).toBe(401);
-      expect(res.json).toEqual({ error: "Invalid or revoked API key" });
+      expect(res.json).toEqual({ error: "Invalid or revoked API key", code: "invalid_api_key" });
     }
   });
 
@@ -146,7 +146,7 @@ describe("authentication (seed 002)", () => {
     for (const headers of attempts) {
       const res = await request("GET", "/v1/tokens", { headers });
       expect(res.status).toBe(401);
-      expect(res.json).toEqual({ error: "Invalid or revoked API key" });
+      expect(res.json).toEqual({ error: "Invalid or revoked API key", code: "invalid_api_key" });
     }
   });
 });

@@ -1,8 +1,12 @@
 import { SELF } from "cloudflare:test";
 import type { CreatedTeam } from "../../src/routes/admin";
 import { TEST_ADMIN_TOKEN } from "./constants";
+import { expectErrorContract } from "./error-contract";
 
-/** Calls the Worker as a client would, through its real fetch handler. */
+/**
+ * Calls the Worker as a client would, through its real fetch handler. Every error answer is
+ * checked against the error contract (catalogued code, its status, documented for the route).
+ */
 export async function call(
   method: string,
   path: string,
@@ -24,6 +28,8 @@ export async function call(
   } catch {
     json = undefined;
   }
+  // Whatever a test asserts about an error, it also keeps the error contract.
+  if (response.status >= 400 && method !== "HEAD") expectErrorContract(method, path, response.status, json);
   return { status: response.status, headers: response.headers, text, json };
 }
 

@@ -18,7 +18,7 @@ export function describeApiKeyAuthFailures(routes: AnyRoute[]) {
     it("401 API key required without a key", async () => {
       const res = await call(route.method, samplePath(route));
       expect(res.status).toBe(401);
-      expect(res.json).toEqual({ error: "API key required" });
+      expect(res.json).toEqual({ error: "API key required", code: "api_key_required" });
     });
     it("401 for a malformed, unknown or wrongly-schemed key", async () => {
       for (const headers of <Record<string, string>[]>[
@@ -30,10 +30,10 @@ export function describeApiKeyAuthFailures(routes: AnyRoute[]) {
       ]) {
         const res = await call(route.method, samplePath(route), { headers });
         expect(res.status).toBe(401);
-        expect(res.json).toEqual({ error: "Invalid or revoked API key" });
+        expect(res.json).toEqual({ error: "Invalid or revoked API key", code: "invalid_api_key" });
       }
       const basic = await call(route.method, samplePath(route), { headers: { authorization: "Basic dXNlcjpwYXNz" } });
-      expect(basic.json).toEqual({ error: "API key required" });
+      expect(basic.json).toEqual({ error: "API key required", code: "api_key_required" });
     });
     it("401 for a revoked key, from the very next request", async () => {
       const team = await newTeam("pro");
@@ -41,7 +41,7 @@ export function describeApiKeyAuthFailures(routes: AnyRoute[]) {
       expect(revoked.status).toBe(200);
       const res = await call(route.method, samplePath(route), { key: team.key });
       expect(res.status).toBe(401);
-      expect(res.json).toEqual({ error: "Invalid or revoked API key" });
+      expect(res.json).toEqual({ error: "Invalid or revoked API key", code: "invalid_api_key" });
     });
   });
 }
@@ -52,11 +52,11 @@ export function describeAdminAuthFailures(routes: AnyRoute[]) {
   describe.each(adminRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))("%s", (_name, route) => {
     it("401 without or with a wrong admin token, or with a team API key", async () => {
       const team = await newTeam("pro");
-      expect((await call(route.method, samplePath(route))).json).toEqual({ error: "Admin token required" });
+      expect((await call(route.method, samplePath(route))).json).toEqual({ error: "Admin token required", code: "admin_token_required" });
       for (const token of ["wrong", team.key]) {
         const res = await call(route.method, samplePath(route), { headers: { authorization: `Bearer ${token}` } });
         expect(res.status).toBe(401);
-        expect(res.json).toEqual({ error: "Invalid admin token" });
+        expect(res.json).toEqual({ error: "Invalid admin token", code: "invalid_admin_token" });
       }
     });
   });
@@ -68,11 +68,11 @@ export function describeUserAuthFailures(routes: AnyRoute[]) {
   describe.each(userRoutes.map((r) => [`${r.method} ${r.path}`, r] as const))("%s", (_name, route) => {
     it("401 without a session token or with a bad one", async () => {
       const path = samplePath(route).replace(":userId", "usr_01jrx7m2k0000000000000000a");
-      expect((await call(route.method, path)).json).toEqual({ error: "Session token required" });
+      expect((await call(route.method, path)).json).toEqual({ error: "Session token required", code: "session_required" });
       for (const token of ["garbage", "a.b.c", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."]) {
         const res = await call(route.method, path, { headers: { authorization: `Bearer ${token}` } });
         expect(res.status).toBe(401);
-        expect(res.json).toEqual({ error: "Invalid or expired session token" });
+        expect(res.json).toEqual({ error: "Invalid or expired session token", code: "invalid_session" });
       }
     });
   });

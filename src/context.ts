@@ -1,0 +1,99 @@
+import type { Scope } from "./auth/scopes";
+import type { Env } from "./env";
+import { newId } from "./ids";
+import type { Plan } from "./plans";
+
+/**
+ * The one request context: who acts (the actor), for which team, with which scopes, under
+ * which request id. The http layer builds it once per request after authentication; the queue
+ * builds one per task step (`taskContext`). Every domain operation takes it first:
+ * `operation(ctx, ...inputs)`.
+ *
+ * The actor is a tagged union: a new kind of caller (an agent key with a proxy role, say) is a
+ * new member here, and `switch (ctx.actor.type)` shows every place that must decide about it.
+ */
+export type Actor =
+  | { type: "anonymous" }
+  | { type: "api_key"; id: string }
+  | { type: "user"; id: string; email: string }
+  | { type: "admin"; id: "admin" }
+  | { type: "task"; id: string; apiKeyId: string };
+
+/** Actors that have an identity (everything but anonymous): the ones audit rows name. */
+export type KnownActor = Exclude<Actor, { type: "anonymous" }>;
+export type ActorOf<T extends Actor["type"]> = Extract<Actor, { type: T }>;
+
+export const ADMIN_ACTOR: ActorOf<"admin"> = { type: "admin", id: "admin" };
+
+/** The team the request acts for, when known: its id and the salt of its vault keys. */
+export interface ContextTeam {
+  id: string;
+  /** HKDF salt of the team's vault keys (base64; not secret on its own). */
+  keySalt: string;
+  /** Known when the team row was loaded whole (API-key requests); a task step carries none. */
+  plan?: Plan;
+}
+
+export interface Context {
+  readonly requestId: string;
+  readonly actor: Actor;
+  readonly team: ContextTeam | undefined;
+  /** API-key scopes; other actors are authorised by other rules (roles, the operator token). */
+  readonly scopes: readonly Scope[];
+  /** The caller's address as Cloudflare reports it (never a client-supplied forwarding header). */
+  readonly clientAddress: string | undefined;
+  readonly env: Env;
+  /** Work that may finish after the response (never needed for correctness). */
+  readonly exec: Pick<ExecutionContext, "waitUntil">;
+}
+
+/** A context whose actor has an identity (what audit rows need). */
+export type IdentifiedContext = Context & { readonly actor: KnownActor };
+/** A context acting for a team, with an identified actor. */
+export type TeamContext = IdentifiedContext & { readonly team: ContextTeam };
+/** An API-key request: the team is loaded whole (its plan is known). */
+export type ApiKeyContext = TeamContext & { readonly actor: ActorOf<"api_key">; readonly team: ContextTeam & { plan: Plan } };
+export type UserContext = Context & { readonly actor: ActorOf<"user"> };
+export type AdminContext = Context & { readonly actor: ActorOf<"admin"> };
+
+export function createContext<A extends Actor, T extends ContextTeam | undefined = undefined>(fields: {
+  requestId: string;
+  actor: A;
+  env: Env;
+  team?: T;
+  scopes?: readonly Scope[];
+  clientAddress?: string | undefined;
+  exec?: Pick<ExecutionContext, "waitUntil">;
+}): Context & { readonly actor: A; readonly team: T } {
+  return {
+    requestId: fields.requestId,
+    actor: fields.actor,
+    team: fields.team as T,
+    scopes: fields.scopes ?? [],
+    clientAddress: fields.clientAddress,
+    env: fields.env,
+    exec: fields.exec ?? detachedExec,
+  };
+}
+
+/** Outside a request (queue, cron) nothing waits for background work: it runs unattended. */
+const detachedExec: Pick<ExecutionContext, "waitUntil"> = {
+  waitUntil: (promise) => {
+    promise.catch(() => undefined);
+  },
+};
+
+/**
+ * The context of a task's step, for the queue consumer: the task acts for its team, on behalf
+ * of the API key that created it, under a fresh request id.
+ */
+export function taskContext(
+  env: Env,
+  task: { id: string; apiKeyId: string; team: ContextTeam },
+  requestId: string = newId.request(),
+): TeamContext & { readonly actor: ActorOf<"task"> } {
+  return createContext({ env, requestId, actor: { type: "task" as const, id: task.id, apiKeyId: task.apiKeyId }, team: task.team });
+}
+
+/** The vault's key material of the context's team. */
+export const teamKeyMaterial = (team: ContextTeam) => ({ teamId: team.id, salt: team.keySalt });

@@ -1,0 +1,83 @@
+/**
+ * The one catalog of error codes. Every error the API answers has a stable `code` from this
+ * table (SDKs and the CLI switch on it, never on the human `error` text), the status it is
+ * answered with, and a default message. Domain code throws `AppError`s and never builds a
+ * response; the http layer (http/errors.ts) is the one translator to `{error, code, ...details}`.
+ *
+ * This module imports nothing, so the Node side (e2e tests, docs checks) can read it too.
+ */
+export const ERROR_CATALOG = {
+  validation_failed: { status: 400, message: "Invalid request", description: "A body, path, query or header field failed validation; `issues` names each by path" },
+  malformed_body: { status: 400, message: "Malformed JSON body", description: "The body is empty, not JSON or not UTF-8 (the input is never echoed)" },
+  max_wait_exceeded: { status: 400, message: "Exceeds the plan's max wait time", description: "A task `timeout` or `?wait=` beyond the plan's max wait time; `maxWaitSeconds` says the limit" },
+  url_not_allowed: { status: 400, message: "URL not allowed", description: "A task's target or webhook URL is refused by the outbound URL policy; `field` names it" },
+  invalid_token_reference: { status: 400, message: "Malformed token reference", description: "A `tok_` reference in task headers is not well formed; `malformedReferences` lists them" },
+  token_unavailable: { status: 400, message: "Unknown or revoked token reference", description: "A `tok_` reference is unknown, revoked or another team's (deliberately indistinguishable); `invalidReferences` lists them" },
+  api_key_required: { status: 401, message: "API key required", description: "No API key in `Authorization: Bearer` or `X-API-Key`" },
+  invalid_api_key: { status: 401, message: "Invalid or revoked API key", description: "The API key is malformed, unknown or revoked" },
+  admin_token_required: { status: 401, message: "Admin token required", description: "No operator token on an /admin route" },
+  invalid_admin_token: { status: 401, message: "Invalid admin token", description: "The operator token is wrong" },
+  session_required: { status: 401, message: "Session token required", description: "No session token on an accounts route" },
+  invalid_session: { status: 401, message: "Invalid or expired session token", description: "The session token is malformed, wrongly signed, expired or ended by a logout" },
+  invalid_credentials: { status: 401, message: "Invalid email or password", description: "Login failed (an unknown email and a wrong password look the same)" },
+  access_denied: { status: 403, message: "Access denied", description: "Another team's resource, or a team the user is not a member of" },
+  insufficient_scope: { status: 403, message: "This API key lacks the required scope", description: "The API key lacks the route's scope; `requiredScope` names it" },
+  insufficient_role: { status: 403, message: "This requires a higher role", description: "The member's role is too low for the change (only owners touch the owner role)" },
+  plan_limit_reached: { status: 403, message: "Plan limit reached", description: "The team's plan allows no more API keys or members; `limit` and `plan` say which" },
+  not_found: { status: 404, message: "Not found", description: "No such route, or no such resource" },
+  method_not_allowed: { status: 405, message: "Method not allowed", description: "The path exists but not with this method; `allowed` and the `Allow` header list the methods" },
+  email_taken: { status: 409, message: "An account with this email already exists", description: "Sign-up with a registered email" },
+  already_member: { status: 409, message: "Already a member of this team", description: "Adding a user who is already a member" },
+  invitation_pending: { status: 409, message: "An invitation for this email is already pending", description: "Inviting an email that has a pending invitation" },
+  last_owner: { status: 409, message: "A team must keep at least one owner", description: "The change would leave the team without an owner" },
+  idempotency_key_reused: { status: 409, message: "Idempotency-Key was already used with a different request body", description: "The same Idempotency-Key with another request; `taskId` names the first task" },
+  task_not_cancellable: { status: 409, message: "Task cannot be cancelled", description: "The task already started or finished; `status` says where it is" },
+  payload_too_large: { status: 413, message: "Request body too large", description: "The body is over the route's limit; `limitBytes` says it" },
+  unsupported_media_type: { status: 415, message: "Content-Type must be application/json", description: "A body sent with another content type" },
+  rate_limited: { status: 429, message: "Rate limit exceeded", description: "The team's requests per minute are used up; see `Retry-After`" },
+  too_many_attempts: { status: 429, message: "Too many attempts, try again later", description: "Too many sign-up or login attempts; see `Retry-After`" },
+  internal_error: { status: 500, message: "Internal error", description: "Anything unexpected; `requestId` finds the logged details" },
+  not_configured: { status: 503, message: "Service is not configured", description: "The operator has not configured a secret the route needs (master key, ADMIN_TOKEN, JWT_SECRET, API_KEY_SECRET)" },
+  queue_unavailable: { status: 503, message: "Task queue unavailable, try again", description: "The task could not be queued and was not stored; `retryable` is true" },
+} as const satisfies Record<string, { status: number; message: string; description: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CATALOG;
+export const ERROR_CODES = Object.keys(ERROR_CATALOG) as ErrorCode[];
+
+export const isErrorCode = (value: unknown): value is ErrorCode => typeof value === "string" && Object.hasOwn(ERROR_CATALOG, value);
+
+export const statusOf = (code: ErrorCode): number => ERROR_CATALOG[code].status;
+
+/** Fields sent next to `error` and `code`; never a secret or an input value. */
+export type ErrorDetails = Record<string, unknown> & { error?: never; code?: never };
+
+export interface AppErrorOptions {
+  /** Seconds the client should wait (sent as `Retry-After`, not in the body). */
+  retryAfterSeconds?: number;
+  /** Why it happened, for the logs only (never sent): ids and names, never a secret. */
+  internal?: string;
+  cause?: unknown;
+}
+
+/**
+ * The one error type: a catalog code, the human message sent as `error` (the catalog's default
+ * unless a more precise one is given) and details sent alongside.
+ */
+export class AppError extends Error {
+  readonly status: number;
+  readonly retryAfterSeconds: number | undefined;
+  readonly internal: string | undefined;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string = ERROR_CATALOG[code].message,
+    readonly details: ErrorDetails = {},
+    options: AppErrorOptions = {},
+  ) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = "AppError";
+    this.status = statusOf(code);
+    this.retryAfterSeconds = options.retryAfterSeconds;
+    this.internal = options.internal;
+  }
+}
