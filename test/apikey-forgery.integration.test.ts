@@ -14,7 +14,7 @@ import { sha256Hex } from "../src/encoding";
 import { call, newTeam } from "./helpers/api";
 import { idBodyAt, randomKeyTail } from "./helpers/keys";
 
-const INVALID = { error: "Invalid or revoked API key" };
+const INVALID = { error: "Invalid or revoked API key", code: "invalid_api_key" };
 const CUTOFF = Date.parse(DEFAULT_LEGACY_CUTOFF);
 
 async function gateIds(): Promise<Set<string>> {

@@ -23,7 +23,7 @@ describe("login limits per (account, address) under a per-account ceiling", () =
     expect(statuses).toEqual([...Array(LOGIN_LIMITS.perEmailAndAddress).fill(401), 429, 429]);
     const refused = await login(u.email, PASSWORD, attacker);
     expect(refused.status).toBe(429);
-    expect(refused.json).toEqual({ error: "Too many attempts, try again later" });
+    expect(refused.json).toEqual({ error: "Too many attempts, try again later", code: "too_many_attempts" });
     expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     // The owner, elsewhere, is not locked out (the attacker spent only its share of the account's ceiling).
     const owner = await login(u.email, PASSWORD, freshAddress());

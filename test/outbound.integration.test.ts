@@ -118,7 +118,7 @@ describe("host names (finding 7)", () => {
       const body = { targetUrl: "https://api.example.com/x", [field]: url };
       const res = await call("POST", "/v1/tasks", { key: team.key, body });
       expect(res.status, url).toBe(400);
-      expect(res.json).toEqual({ error: `${field} must not have an empty label in its host name`, field });
+      expect(res.json).toEqual({ code: "url_not_allowed", error: `${field} must not have an empty label in its host name`, field });
     }
     expect((await call("GET", "/v1/tasks", { key: team.key })).json.tasks).toEqual([]);
   });
