@@ -9,6 +9,7 @@
 export const ERROR_CATALOG = {
   validation_failed: { status: 400, message: "Invalid request", description: "A body, path, query or header field failed validation; `issues` names each by path" },
   malformed_body: { status: 400, message: "Malformed JSON body", description: "The body is empty, not JSON or not UTF-8 (the input is never echoed)" },
+  body_incomplete: { status: 400, message: "Request body incomplete", description: "The connection broke before the whole body arrived (the client disconnected or stopped sending); nothing was changed" },
   max_wait_exceeded: { status: 400, message: "Exceeds the plan's max wait time", description: "A task `timeout` or `?wait=` beyond the plan's max wait time; `maxWaitSeconds` says the limit" },
   url_not_allowed: { status: 400, message: "URL not allowed", description: "A task's target or webhook URL is refused by the outbound URL policy; `field` names it" },
   invalid_token_reference: { status: 400, message: "Malformed token reference", description: "A `tok_` reference in task headers is not well formed; `malformedReferences` lists them" },

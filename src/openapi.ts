@@ -31,7 +31,7 @@ export function routeErrorCodes(route: Pick<AnyRoute, "auth" | "body" | "params"
   if (route.auth === "admin") ["admin_token_required", "invalid_admin_token", "not_configured"].forEach((c) => codes.add(c as ErrorCode));
   if (route.auth === "user") ["session_required", "invalid_session", "not_configured"].forEach((c) => codes.add(c as ErrorCode));
   if (route.body || route.params || route.query || route.headers) codes.add("validation_failed");
-  if (route.body) ["malformed_body", "payload_too_large", "unsupported_media_type"].forEach((c) => codes.add(c as ErrorCode));
+  if (route.body) ["malformed_body", "body_incomplete", "payload_too_large", "unsupported_media_type"].forEach((c) => codes.add(c as ErrorCode));
   for (const code of route.errors ?? []) codes.add(code);
   codes.add("internal_error");
   return [...codes].sort((a, b) => statusOf(a) - statusOf(b));

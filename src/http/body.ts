@@ -7,8 +7,9 @@ export const DEFAULT_MAX_BODY_BYTES = 512 * 1024;
 
 /**
  * Reads and validates a JSON body: 415 for another content type, 413 past the size limit
- * (checked while streaming, not only from Content-Length), 400 for malformed JSON or a body
- * the schema refuses. Parse errors are not echoed: they quote the input, which may be a secret.
+ * (checked while streaming, not only from Content-Length), 400 for malformed JSON, a body the
+ * schema refuses, or a body the sender broke off. Parse errors are not echoed: they quote the
+ * input, which may be a secret.
  */
 export async function readJsonBody<S extends z.ZodType>(request: Request, schema: S, maxBytes = DEFAULT_MAX_BODY_BYTES): Promise<z.output<S>> {
   const contentType = request.headers.get("content-type") ?? "";
@@ -41,7 +42,16 @@ function tooLarge(maxBytes: number) {
 }
 
 async function readLimited(request: Request, maxBytes: number): Promise<string> {
-  const { bytes, overflowed } = await readUpTo(request.body, maxBytes, "drain");
+  let read: Awaited<ReturnType<typeof readUpTo>>;
+  try {
+    read = await readUpTo(request.body, maxBytes, "drain");
+  } catch (error) {
+    // The body stream fails only when the sender broke off mid-body (e.g. "Network connection
+    // lost"): the client's doing, not the server's. A 400 and one warn line (the translator logs
+    // `internal`), never unhandled_error with a stack. Nothing has been changed yet.
+    throw new AppError("body_incomplete", undefined, {}, { internal: "request body stream failed", cause: error });
+  }
+  const { bytes, overflowed } = read;
   if (overflowed) throw tooLarge(maxBytes);
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);

@@ -8,6 +8,7 @@ import { TASK_STATUSES } from "../tasks/model";
 import { PollConfigInput, PROVIDER_NAMES, PROVIDERS } from "../tasks/providers";
 import { cancelTask, createTask, listTasks, loadTask, waitForTask } from "../tasks/service";
 import { taskView } from "../tasks/model";
+import { isSendableHeaderValue, SENDABLE_HEADER_VALUE_RULE } from "../vault/values";
 
 const MAX_DELAY_SECONDS = 7 * 24 * 3600;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -17,7 +18,15 @@ export const CreateTaskBody = z
     targetUrl: z.string().min(1).max(2048),
     method: z.enum(["GET", "POST", "PUT", "PATCH", "DELETE"]).default("POST"),
     headers: z
-      .record(z.string().regex(HEADER_NAME, "must be a valid header name").max(256), z.string().max(8192).refine((v) => !/[\r\n\0]/.test(v), "must not contain CR, LF or NUL"))
+      .record(
+        z.string().regex(HEADER_NAME, "must be a valid header name").max(256),
+        z
+          .string()
+          .max(8192)
+          .refine((v) => !/[\r\n\0]/.test(v), "must not contain CR, LF or NUL")
+          // One issue per value: CR, LF and NUL keep their own message above.
+          .refine((v) => /[\r\n\0]/.test(v) || isSendableHeaderValue(v), SENDABLE_HEADER_VALUE_RULE),
+      )
       .refine((h) => Object.keys(h).length <= 64, "at most 64 headers")
       .default({})
       .describe("Header values may be, or contain as a word, tok_ references (e.g. `Bearer tok_...`); they are resolved at execution"),

@@ -22,6 +22,13 @@ export function isHeaderSafeValue(value: string): boolean {
 }
 
 /**
+ * The same characters, named in the 400 for a task's header values at creation (the fixed text
+ * around tok_ references): a value the runtime cannot send is refused before it is stored,
+ * rather than accepted and failed at execution.
+ */
+export const SENDABLE_HEADER_VALUE_RULE = "header values must be printable ASCII (RFC 9110 header field value): visible characters, spaces and tabs";
+
+/**
  * The check made on a whole header value just before it is sent (defence in depth for values
  * stored before the rule existed, and for the fixed text around a reference): RFC 9110 field
  * characters without obs-text, i.e. HTAB and 0x20-0x7E only. Surrounding whitespace is legal
