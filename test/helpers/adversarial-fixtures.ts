@@ -1,0 +1,102 @@
+import { env } from "cloudflare:test";
+import type { Operation } from "../adversarial/corpus";
+import { signupUser } from "./accounts";
+import { call, newTeam, newToken } from "./api";
+import { TEST_ADMIN_TOKEN } from "./constants";
+
+/**
+ * Fixtures for the adversarial suite in the Workers pool: for each auth mode, real resources
+ * the caller owns, by id prefix. A path parameter whose prefix has no provider here fails the
+ * suite (test/adversarial.integration.test.ts), so a new kind of id cannot go unfuzzed.
+ */
+export const ID_PROVIDERS: Record<Operation["auth"], readonly string[]> = {
+  apiKey: ["tok", "task"],
+  user: ["team", "usr", "inv", "key"],
+  admin: ["team", "key"],
+  none: [],
+};
+
+export interface Fixture {
+  auth: Record<string, string>;
+  ids: Record<string, string>;
+  /** Team ids whose rows are counted before and after each refused request. */
+  teams: string[];
+  /** Text of the caller's own resources (for the cross-tenant searches). */
+  marks: string[];
+}
+
+let counter = 0;
+const mark = (label: string) => `${label}-mark-${++counter}-${crypto.randomUUID().slice(0, 8)}`;
+
+/** A fresh Pro team with a token and a delayed (so cancellable, never executed) task. */
+export async function apiKeyFixture(): Promise<Fixture> {
+  const team = await newTeam("pro");
+  const tokenName = mark("tokname");
+  const tok = await newToken(team.key, `secret-${tokenName}`, tokenName);
+  const targetUrl = `https://api.example.com/${mark("taskurl")}`;
+  const task = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl, delay: 3600 } });
+  if (task.status !== 201) throw new Error(`task fixture: ${task.status} ${task.text}`);
+  return { auth: { authorization: `Bearer ${team.key}` }, ids: { tok, task: task.json.task.id }, teams: [team.team.id], marks: [tokenName, targetUrl, team.team.id] };
+}
+
+/** A signed-up user (owner of a team upgraded to Pro) with an API key and a pending invitation. */
+export async function userFixture(): Promise<Fixture> {
+  const user = await signupUser("fuzz");
+  const headers = { authorization: `Bearer ${user.token}` };
+  await call("PATCH", `/admin/teams/${user.team.id}`, { admin: true, body: { plan: "pro" } });
+  const key = await call("POST", `/teams/${user.team.id}/apikeys`, { headers, body: { name: "fuzz key" } });
+  const invited = await call("POST", `/teams/${user.team.id}/members`, { headers, body: { email: `${mark("invitee")}@example.com` } });
+  if (key.status !== 201 || invited.status !== 201) throw new Error(`user fixture: ${key.status} ${invited.status}`);
+  return {
+    auth: headers,
+    ids: { team: user.team.id, usr: user.user.id, inv: invited.json.invitation.id, key: key.json.apiKey.id },
+    teams: [user.team.id],
+    marks: [user.team.id, user.email],
+  };
+}
+
+/** An operator's view of a sacrificial team (its key may be revoked by the fuzzer). */
+export async function adminFixture(): Promise<Fixture> {
+  const team = await newTeam("pro");
+  return { auth: { authorization: `Bearer ${TEST_ADMIN_TOKEN}` }, ids: { team: team.team.id, key: team.apiKey.id }, teams: [team.team.id], marks: [] };
+}
+
+export async function fixtureFor(auth: Operation["auth"]): Promise<Fixture> {
+  if (auth === "apiKey") return apiKeyFixture();
+  if (auth === "user") return userFixture();
+  if (auth === "admin") return adminFixture();
+  return { auth: {}, ids: {}, teams: [], marks: [] };
+}
+
+/**
+ * Row counts of every table, scoped to `teams` (tables with a team_id), plus the rows the
+ * fuzzer's own markers would create (teams and users named or mailed "fuzz"). Other test files
+ * share the database, so nothing outside that scope is counted.
+ */
+let tableKinds: Promise<{ name: string; kind: "teams" | "users" | "team_id" }[]> | undefined;
+
+async function readTableKinds() {
+  const { results: tables } = await env.DB.prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name NOT LIKE 'd1_%'").all<{ name: string }>();
+  const kinds: { name: string; kind: "teams" | "users" | "team_id" }[] = [];
+  for (const { name } of tables) {
+    const { results: columns } = await env.DB.prepare(`PRAGMA table_info(${name})`).all<{ name: string }>();
+    if (name === "teams" || name === "users") kinds.push({ name, kind: name });
+    else if (columns.some((col) => col.name === "team_id")) kinds.push({ name, kind: "team_id" });
+  }
+  return kinds;
+}
+
+export async function rowCounts(teams: string[]): Promise<Record<string, number>> {
+  const kinds = await (tableKinds ??= readTableKinds());
+  const ids = teams.length > 0 ? teams : ["(none)"];
+  const inList = ids.map(() => "?").join(", ");
+  const statements = kinds.map(({ name, kind }) =>
+    kind === "teams"
+      ? env.DB.prepare(`SELECT COUNT(*) AS n FROM teams WHERE id IN (${inList}) OR name LIKE 'fuzz%'`).bind(...ids)
+      : kind === "users"
+        ? env.DB.prepare("SELECT COUNT(*) AS n FROM users WHERE email LIKE '%fuzz.invalid'")
+        : env.DB.prepare(`SELECT COUNT(*) AS n FROM ${name} WHERE team_id IN (${inList})`).bind(...ids),
+  );
+  const results = await env.DB.batch<{ n: number }>(statements);
+  return Object.fromEntries(kinds.map((k, i) => [k.name, results[i]?.results[0]?.n ?? -1]));
+}
