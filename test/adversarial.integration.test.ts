@@ -53,10 +53,10 @@ async function send(c: FuzzCase, fixture: Fixture): Promise<{ status: number; te
 
 /**
  * What the Workers runtime's own fetch cannot send (it throws before the Worker sees it): other
- * methods than the standard ones, and a Content-Length that disagrees with the body. The large
- * run sends both over raw HTTP.
+ * methods than the standard ones. The large run sends them over raw HTTP (workerd answers them
+ * 501 before any Worker runs).
  */
-const sendable = (c: FuzzCase) => ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].includes(c.method) && !("content-length" in c.headers);
+const sendable = (c: FuzzCase) => ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"].includes(c.method);
 
 describe("the route table is fully covered", () => {
   it("has one OpenAPI operation per route", () => {

@@ -61,8 +61,16 @@ async function abort(c: FuzzCase, headers: Record<string, string>): Promise<void
   socket.destroy();
 }
 
+/** Methods workerd itself answers 501 (plain text) before any Worker runs: counted, not the API's answer. */
+const STANDARD_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"];
+
 function record(category: string, where: string, answer: Answer) {
   stats.requests++;
+  if (answer.status === 501 && !STANDARD_METHODS.includes(where.split(" ")[0]!)) {
+    stats.byCategory[category] = (stats.byCategory[category] ?? 0) + 1;
+    stats.statuses["501 (runtime, unknown method)"] = (stats.statuses["501 (runtime, unknown method)"] ?? 0) + 1;
+    return;
+  }
   stats.byCategory[category] = (stats.byCategory[category] ?? 0) + 1;
   stats.statuses[answer.status] = (stats.statuses[answer.status] ?? 0) + 1;
   if (answer.status >= 500 || answer.status === 0) {
