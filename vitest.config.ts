@@ -29,7 +29,7 @@ export default defineConfig({
                 API_KEY_SECRET: TEST_API_KEY_SECRET,
                 // The built-in cut-off for keys issued before checksums (auth/legacy-keys.ts).
                 LEGACY_API_KEYS_BEFORE: "",
-                ALLOW_PRIVATE_TARGETS: "true",
+                ALLOW_LOOPBACK_TARGETS: "true",
                 // migrations/ (applied to DB by test/helpers/apply-migrations.ts) and schema.sql, split by wrangler.
                 TEST_MIGRATIONS: await readMigrations(),
                 TEST_SCHEMA: readSchema(),

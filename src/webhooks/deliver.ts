@@ -4,8 +4,7 @@ import { ack, type Delivery } from "../queue/messages";
 import { afterWebhookAttempt, onWebhookDelivery, type WebhookOutcome } from "../tasks/decide";
 import { callOut } from "../tasks/http-call";
 import { taskView, type TaskRow } from "../tasks/model";
-import { allowPrivateTargets } from "../tasks/service";
-import { checkOutboundUrl } from "../outbound/url-policy";
+import { allowLoopbackTargets, checkOutboundUrl } from "../outbound/url-policy";
 import { apply, recordWebhookAttempt } from "../tasks/transitions";
 import { webhookSecret } from "./secret";
 import { signatureHeader } from "./signature";
@@ -23,7 +22,7 @@ export async function deliverWebhook(env: Env, taskId: string): Promise<Delivery
   const next = onWebhookDelivery(row);
   if (next.step !== "deliver") return apply(env, row, next);
   const { url } = next;
-  const verdict = checkOutboundUrl(url, allowPrivateTargets(env));
+  const verdict = checkOutboundUrl(url, allowLoopbackTargets(env));
   let outcome: WebhookOutcome;
   if (!verdict.ok) {
     outcome = { kind: "refused", reason: verdict.reason };
@@ -43,7 +42,7 @@ export async function deliverWebhook(env: Env, taskId: string): Promise<Delivery
       credentialHeaders: ["x-signature"],
       body,
       timeoutMs: WEBHOOK_TIMEOUT_MS,
-      allowPrivate: allowPrivateTargets(env),
+      allowLoopback: allowLoopbackTargets(env),
     });
     outcome = answer.kind === "response" ? { kind: "response", status: answer.status } : { kind: answer.kind };
   }

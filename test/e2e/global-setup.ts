@@ -63,7 +63,7 @@ export default async function setup({ provide }: TestProject) {
   const jwtSecret = randomBytes(32).toString("hex");
   writeFileSync(
     varsFile,
-    [`VAULT_MASTER_KEY=${randomBytes(32).toString("hex")}`, `ADMIN_TOKEN=${adminToken}`, `JWT_SECRET=${jwtSecret}`, "ALLOW_PRIVATE_TARGETS=true", ""].join("\n"),
+    [`VAULT_MASTER_KEY=${randomBytes(32).toString("hex")}`, `ADMIN_TOKEN=${adminToken}`, `JWT_SECRET=${jwtSecret}`, "ALLOW_LOOPBACK_TARGETS=true", ""].join("\n"),
     { mode: 0o600 },
   );
   const port = await freePort();
