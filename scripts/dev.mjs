@@ -86,7 +86,11 @@ async function ensureDevTeam() {
     try {
       const saved = JSON.parse(readFileSync(teamFile, "utf8"));
       const check = await fetch(`${base}/v1/tokens?limit=1`, { headers: { authorization: `Bearer ${saved.key}` } });
-      if (check.status === 200) return { ...saved, created: false };
+      if (check.status === 200) {
+        // The README reads BASE from this file: keep it pointing at the current port.
+        if (saved.baseUrl !== base) writeFileSync(teamFile, JSON.stringify({ ...saved, baseUrl: base }, null, 2) + "\n", { mode: 0o600 });
+        return { ...saved, baseUrl: base, created: false };
+      }
     } catch {
       // unreadable or stale: make a new one
     }
