@@ -10,7 +10,8 @@ import { call } from "./helpers/api";
 
 async function devFetch(path: string, init: RequestInit = {}, environment = "development") {
   const exec = createExecutionContext();
-  const response = await worker.fetch(new Request(`http://127.0.0.1:8787${path}`, init), { ...(env as Env), ENVIRONMENT: environment }, exec);
+  const request = new Request(`http://127.0.0.1:8787${path}`, init) as Request<unknown, IncomingRequestCfProperties>;
+  const response = await worker.fetch(request, { ...(env as Env), ENVIRONMENT: environment }, exec);
   await waitOnExecutionContext(exec);
   return { status: response.status, json: (await response.json()) as Record<string, unknown> };
 }

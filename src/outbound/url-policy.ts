@@ -1,3 +1,6 @@
+import type { Env } from "../env";
+import { log } from "../log";
+
 /**
  * Outbound URL policy. Targets must be http(s) without userinfo; hosts on loopback, private,
  * link-local, CGNAT, metadata and other special-purpose addresses, in IPv4 or IPv6 (mapped,
@@ -17,8 +20,6 @@ export type UrlVerdict = { ok: true; url: URL } | { ok: false; reason: string };
 const BLOCKED_HOST_SUFFIXES = [".localhost", ".localdomain", ".local", ".internal", ".intranet", ".lan", ".home.arpa", ".corp", ".svc"];
 const BLOCKED_HOSTS = new Set(["localhost", "metadata.google.internal", "metadata", "instance-data", "kubernetes.default"]);
 
-import type { Env } from "../env";
-
 let warnedLegacySwitch = false;
 
 /**
@@ -31,7 +32,7 @@ export function allowLoopbackTargets(env: Pick<Env, "ALLOW_LOOPBACK_TARGETS" | "
   if (env.ALLOW_PRIVATE_TARGETS === "true") {
     if (!warnedLegacySwitch) {
       warnedLegacySwitch = true;
-      console.warn("ALLOW_PRIVATE_TARGETS is deprecated and now opens loopback targets only; set ALLOW_LOOPBACK_TARGETS=true instead");
+      log.warn("deprecated_setting", { name: "ALLOW_PRIVATE_TARGETS", meaning: "loopback targets only", replacement: "ALLOW_LOOPBACK_TARGETS=true" });
     }
     return true;
   }
