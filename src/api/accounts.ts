@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../auth/passwords";
+import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../auth/password-rules";
 import { ALL_SCOPES } from "../auth/scopes";
 import { PLAN_NAMES } from "../plans";
 import { ROLES } from "../teams/roles";
