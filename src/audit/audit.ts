@@ -24,6 +24,7 @@ export const AUDIT_ACTIONS = [
   "invitation.revoked",
   "plan.changed",
   "login.failed",
+  "task.retried",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -34,7 +35,7 @@ export interface AuditEntry {
   teamId: string;
   actor: Actor;
   action: AuditAction;
-  targetType: "team" | "api_key" | "token" | "user" | "invitation";
+  targetType: "team" | "api_key" | "token" | "user" | "invitation" | "task";
   targetId: string;
   requestId: string;
   metadata?: Record<string, string | number | boolean | null>;

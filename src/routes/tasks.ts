@@ -6,8 +6,7 @@ import { idParam, isoDate, PageQuery, Pagination } from "../http/schemas";
 import { PLANS } from "../plans";
 import { TASK_STATUSES } from "../tasks/model";
 import { PollConfigInput, PROVIDER_NAMES, PROVIDERS } from "../tasks/providers";
-import { cancelTask, createTask, listTasks, loadTask, waitForTask } from "../tasks/service";
-import { taskView } from "../tasks/model";
+import { cancelTask, createTask, listTasks, loadTaskWithHistory, retryTask, waitForTaskWithHistory } from "../tasks/service";
 
 const MAX_DELAY_SECONDS = 7 * 24 * 3600;
 const HEADER_NAME = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
@@ -48,7 +47,12 @@ export type CreateTaskBody = z.input<typeof CreateTaskBody>;
 
 export const TaskParams = z.object({ id: idParam("task") });
 export const TaskQuery = z.object({ wait: z.coerce.number().int().min(0).optional().describe("Long-poll: seconds to wait for a final state") });
-export const TaskListQuery = PageQuery.extend({ status: z.enum(TASK_STATUSES).optional() });
+export const TaskListQuery = PageQuery.extend({
+  status: z.enum(TASK_STATUSES).optional(),
+  provider: z.enum(PROVIDER_NAMES).optional().describe("Only tasks created with this provider template"),
+  createdAfter: z.iso.datetime({ offset: true }).optional().describe("Only tasks created at or after this ISO date-time"),
+  createdBefore: z.iso.datetime({ offset: true }).optional().describe("Only tasks created before this ISO date-time"),
+});
 export const IdempotencyHeaders = z.object({
   "idempotency-key": z.string().min(1).max(255).optional().describe("Repeating a create with the same key (within 24 h) returns the first task instead of a new one"),
 });
@@ -86,7 +90,23 @@ export const Task = z
   })
   .catchall(z.unknown())
   .meta({ id: "Task" });
+export const TaskAttempt = z
+  .object({
+    run: z.number().int().describe("1, plus one per retry of the whole task (POST /v1/tasks/:id/retry)"),
+    attempt: z.number().int().describe("1-based within its run"),
+    startedAt: isoDate,
+    finishedAt: isoDate.nullable().describe("null: still running, or abandoned by a consumer that stopped"),
+    durationMs: z.number().int().nullable(),
+    statusCode: z.number().int().nullable().describe("The target's answer; null when none came (timeout, network error, refused)"),
+    error: z.string().nullable().describe("Why the attempt failed (redacted like results)"),
+  })
+  .meta({ id: "TaskAttempt" });
+export const TaskDetail = Task.extend({
+  runs: z.number().int().describe("How many times the task has been run: 1, plus one per retry"),
+  attemptHistory: z.array(TaskAttempt).describe("Every attempt of every run, oldest first (`attempts` counts the current run's)"),
+}).meta({ id: "TaskDetail" });
 export const TaskResponse = z.object({ task: Task });
+export const TaskDetailResponse = z.object({ task: TaskDetail });
 export const TaskList = z.object({ tasks: z.array(Task), pagination: Pagination });
 
 function capWait(plan: keyof typeof PLANS, wait: number) {
@@ -122,7 +142,7 @@ export const taskRoutes = [
     method: "GET",
     path: "/v1/tasks",
     tag: "Tasks",
-    summary: "List tasks, newest first (bodies left out)",
+    summary: "List tasks, newest first (bodies left out); filter by status, provider and creation time",
     auth: "apiKey",
     scope: "tasks:read",
     query: TaskListQuery,
@@ -133,17 +153,29 @@ export const taskRoutes = [
     method: "GET",
     path: "/v1/tasks/:id",
     tag: "Tasks",
-    summary: "A task with its result; `?wait=N` long-polls up to N seconds for a final state",
+    summary: "A task with its result and every attempt; `?wait=N` long-polls up to N seconds for a final state",
     auth: "apiKey",
     scope: "tasks:read",
     params: TaskParams,
     query: TaskQuery,
-    responses: { 200: { description: "The task", schema: TaskResponse } },
+    responses: { 200: { description: "The task", schema: TaskDetailResponse } },
     errors: ["not_found", "access_denied", "max_wait_exceeded"],
     handler: async ({ ctx, params, query }) => {
-      const row = query.wait ? await waitForTask(ctx, params.id, capWait(ctx.team.plan, query.wait)) : await loadTask(ctx, params.id);
-      return json({ task: taskView(row) });
+      const task = query.wait ? await waitForTaskWithHistory(ctx, params.id, capWait(ctx.team.plan, query.wait)) : await loadTaskWithHistory(ctx, params.id);
+      return json({ task });
     },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/v1/tasks/:id/retry",
+    tag: "Tasks",
+    summary: "Run a failed, timed-out or dead-lettered task again: the same task, a new run, its references and URLs checked again (409 in another state)",
+    auth: "apiKey",
+    scope: "tasks:write",
+    params: TaskParams,
+    responses: { 200: { description: "Re-opened (pending), with its attempt history", schema: TaskDetailResponse } },
+    errors: ["not_found", "access_denied", "task_not_retryable", "url_not_allowed", "token_unavailable"],
+    handler: async ({ ctx, params }) => json({ task: await retryTask(ctx, params.id) }),
   }),
   defineRoute({
     method: "POST",
