@@ -44,7 +44,12 @@ export type CreateTaskBody = z.input<typeof CreateTaskBody>;
 
 export const TaskParams = z.object({ id: idParam("task") });
 export const TaskQuery = z.object({ wait: z.coerce.number().int().min(0).optional().describe("Long-poll: seconds to wait for a final state") });
-export const TaskListQuery = PageQuery.extend({ status: z.enum(TASK_STATUSES).optional() });
+export const TaskListQuery = PageQuery.extend({
+  status: z.enum(TASK_STATUSES).optional(),
+  provider: z.enum(PROVIDER_NAMES).optional().describe("Only tasks created with this provider template"),
+  createdAfter: z.iso.datetime({ offset: true }).optional().describe("Only tasks created at or after this ISO date-time"),
+  createdBefore: z.iso.datetime({ offset: true }).optional().describe("Only tasks created before this ISO date-time"),
+});
 export const IdempotencyHeaders = z.object({
   "idempotency-key": z.string().min(1).max(255).optional().describe("Repeating a create with the same key (within 24 h) returns the first task instead of a new one"),
 });
@@ -82,5 +87,21 @@ export const Task = z
   })
   .catchall(z.unknown())
   .meta({ id: "Task" });
+export const TaskAttempt = z
+  .object({
+    run: z.number().int().describe("1, plus one per retry of the whole task (POST /v1/tasks/:id/retry)"),
+    attempt: z.number().int().describe("1-based within its run"),
+    startedAt: isoDate,
+    finishedAt: isoDate.nullable().describe("null: still running, or abandoned by a consumer that stopped"),
+    durationMs: z.number().int().nullable(),
+    statusCode: z.number().int().nullable().describe("The target's answer; null when none came (timeout, network error, refused)"),
+    error: z.string().nullable().describe("Why the attempt failed (redacted like results)"),
+  })
+  .meta({ id: "TaskAttempt" });
+export const TaskDetail = Task.extend({
+  runs: z.number().int().describe("How many times the task has been run: 1, plus one per retry"),
+  attemptHistory: z.array(TaskAttempt).describe("Every attempt of every run, oldest first (`attempts` counts the current run's)"),
+}).meta({ id: "TaskDetail" });
 export const TaskResponse = z.object({ task: Task });
+export const TaskDetailResponse = z.object({ task: TaskDetail });
 export const TaskList = z.object({ tasks: z.array(Task), pagination: Pagination });

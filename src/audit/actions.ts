@@ -16,5 +16,6 @@ export const AUDIT_ACTIONS = [
   "invitation.revoked",
   "plan.changed",
   "login.failed",
+  "task.retried",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -7,7 +7,7 @@ export { VaultError, CLIENT_ERROR_CODES, type ClientErrorCode, type VaultErrorCo
 export type { FetchInit, FetchLike, FetchResponse, VaultOptions } from "./http";
 export type { PageInfo, PageOptions } from "./pages";
 export type { CreateTokenInput, Token, TokenList, Tokens } from "./tokens";
-export type { CreateTaskInput, CreateTaskOptions, Task, TaskList, TaskListQuery, TaskStatus, Tasks, WaitOptions } from "./tasks";
+export type { CreateTaskInput, CreateTaskOptions, Task, TaskDetail, TaskList, TaskListQuery, TaskStatus, Tasks, WaitOptions } from "./tasks";
 export type { Audit, AuditEntry, AuditList, AuditListQuery } from "./audit";
 export type { WebhookSecret, Webhooks } from "./webhooks";
 export type { Provider, Providers } from "./providers";

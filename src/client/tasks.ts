@@ -1,14 +1,16 @@
 import type { z } from "zod";
-import type { CreateTaskBody, Task as TaskSchema, TaskList as TaskListSchema, TaskListQuery as TaskListQuerySchema } from "../api/tasks";
+import type { CreateTaskBody, Task as TaskSchema, TaskDetail as TaskDetailSchema, TaskList as TaskListSchema, TaskListQuery as TaskListQuerySchema } from "../api/tasks";
 import { FINAL_STATUSES, type TaskStatus } from "../tasks/model";
 import { VaultError } from "./errors";
 import { seg, type Transport } from "./http";
 import { iteratePages } from "./pages";
 
 export type Task = z.output<typeof TaskSchema>;
+/** A task with its runs and every attempt (`GET /v1/tasks/:id`, retry). */
+export type TaskDetail = z.output<typeof TaskDetailSchema>;
 export type TaskList = z.output<typeof TaskListSchema>;
 export type CreateTaskInput = z.input<typeof CreateTaskBody>;
-/** `status` filter and paging. */
+/** Filters (`status`, `provider`, `createdAfter`, `createdBefore`) and paging. */
 export type TaskListQuery = Partial<z.output<typeof TaskListQuerySchema>>;
 export type { TaskStatus };
 
@@ -43,8 +45,8 @@ export class Tasks {
   }
 
   /** The task; with `wait`, the server holds the request up to that many seconds for a final state. */
-  async get(id: string, options: { wait?: number; signal?: AbortSignal } = {}): Promise<Task> {
-    return (await this.http.request<{ task: Task }>("GET", `/v1/tasks/${seg(id)}`, { auth: "apiKey", query: { wait: options.wait }, signal: options.signal })).data.task;
+  async get(id: string, options: { wait?: number; signal?: AbortSignal } = {}): Promise<TaskDetail> {
+    return (await this.http.request<{ task: TaskDetail }>("GET", `/v1/tasks/${seg(id)}`, { auth: "apiKey", query: { wait: options.wait }, signal: options.signal })).data.task;
   }
 
   async list(query: TaskListQuery = {}): Promise<TaskList> {
@@ -56,6 +58,11 @@ export class Tasks {
       const page = await this.list(q);
       return { items: page.tasks, pagination: page.pagination };
     }, query);
+  }
+
+  /** Runs a failed, timed-out or dead-lettered task again as a new run (`task_not_retryable` otherwise). */
+  async retry(id: string): Promise<TaskDetail> {
+    return (await this.http.request<{ task: TaskDetail }>("POST", `/v1/tasks/${seg(id)}/retry`, { auth: "apiKey" })).data.task;
   }
 
   /** Cancels a pending or delayed task (`task_not_cancellable` otherwise). */

@@ -17,11 +17,12 @@ export function paginate<T extends { id: string }>(rows: T[], total: number, pag
 /**
  * One page of a team's rows, newest first, by offset or by cursor, with the total: both
  * queries in one D1 batch (one round trip). `filters` are column = value conditions; table
- * and column names come from code, never from input.
+ * and column names come from code, never from input; `where` is more SQL from code, its
+ * values bound from `whereArgs`.
  */
 export async function listPage<T extends { id: string }>(
   db: D1Database,
-  query: { table: string; columns?: string; filters: Record<string, string | number | undefined>; where?: string },
+  query: { table: string; columns?: string; filters: Record<string, string | number | undefined>; where?: string; whereArgs?: (string | number)[] },
   page: PageQuery,
 ) {
   const conditions: string[] = [];
@@ -31,7 +32,10 @@ export async function listPage<T extends { id: string }>(
     conditions.push(`${column} = ?`);
     args.push(value);
   }
-  if (query.where) conditions.push(query.where);
+  if (query.where) {
+    conditions.push(query.where);
+    args.push(...(query.whereArgs ?? []));
+  }
   const filter = conditions.join(" AND ");
   const columns = query.columns ?? "*";
   const rows = page.cursor

@@ -1,11 +1,10 @@
 import { AppError } from "../errors";
 import { json } from "../http/errors";
 import { defineRoute } from "../http/route";
-import { CreateTaskBody, IdempotencyHeaders, TaskList, TaskListQuery, TaskParams, TaskQuery, TaskResponse } from "../api/tasks";
+import { CreateTaskBody, IdempotencyHeaders, TaskDetailResponse, TaskList, TaskListQuery, TaskParams, TaskQuery, TaskResponse } from "../api/tasks";
 import { PLANS } from "../plans";
 import { PROVIDERS } from "../tasks/providers";
-import { cancelTask, createTask, listTasks, loadTask, waitForTask } from "../tasks/service";
-import { taskView } from "../tasks/model";
+import { cancelTask, createTask, listTasks, loadTaskWithHistory, retryTask, waitForTaskWithHistory } from "../tasks/service";
 
 function capWait(plan: keyof typeof PLANS, wait: number) {
   const cap = PLANS[plan].maxWaitSeconds;
@@ -40,7 +39,7 @@ export const taskRoutes = [
     method: "GET",
     path: "/v1/tasks",
     tag: "Tasks",
-    summary: "List tasks, newest first (bodies left out)",
+    summary: "List tasks, newest first (bodies left out); filter by status, provider and creation time",
     auth: "apiKey",
     scope: "tasks:read",
     query: TaskListQuery,
@@ -51,17 +50,29 @@ export const taskRoutes = [
     method: "GET",
     path: "/v1/tasks/:id",
     tag: "Tasks",
-    summary: "A task with its result; `?wait=N` long-polls up to N seconds for a final state",
+    summary: "A task with its result and every attempt; `?wait=N` long-polls up to N seconds for a final state",
     auth: "apiKey",
     scope: "tasks:read",
     params: TaskParams,
     query: TaskQuery,
-    responses: { 200: { description: "The task", schema: TaskResponse } },
+    responses: { 200: { description: "The task", schema: TaskDetailResponse } },
     errors: ["not_found", "access_denied", "max_wait_exceeded"],
     handler: async ({ ctx, params, query }) => {
-      const row = query.wait ? await waitForTask(ctx, params.id, capWait(ctx.team.plan, query.wait)) : await loadTask(ctx, params.id);
-      return json({ task: taskView(row) });
+      const task = query.wait ? await waitForTaskWithHistory(ctx, params.id, capWait(ctx.team.plan, query.wait)) : await loadTaskWithHistory(ctx, params.id);
+      return json({ task });
     },
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/v1/tasks/:id/retry",
+    tag: "Tasks",
+    summary: "Run a failed, timed-out or dead-lettered task again: the same task, a new run, its references and URLs checked again (409 in another state)",
+    auth: "apiKey",
+    scope: "tasks:write",
+    params: TaskParams,
+    responses: { 200: { description: "Re-opened (pending), with its attempt history", schema: TaskDetailResponse } },
+    errors: ["not_found", "access_denied", "task_not_retryable", "url_not_allowed", "token_unavailable"],
+    handler: async ({ ctx, params }) => json({ task: await retryTask(ctx, params.id) }),
   }),
   defineRoute({
     method: "POST",
