@@ -57,7 +57,12 @@ async function handleDeadLetter(env: Env, body: QueueMessage): Promise<Delivery>
   const row = body?.taskId ? await env.DB.prepare("SELECT * FROM tasks WHERE id = ?").bind(body.taskId).first<TaskRow>() : null;
   if (!row) return ack();
   if (body.type === "webhook.deliver") await deadLetterWebhook(env, row.id);
-  else await apply(env, row, onDeadLetter());
+  else {
+    const step = onDeadLetter();
+    // A task that died mid-attempt: its open attempt ends with the task's error.
+    const ended = row.status === "processing" ? { run: row.runs, attempt: row.attempts, statusCode: null, error: step.error } : undefined;
+    await apply(env, row, step, ended);
+  }
   log.warn("dead_letter", { taskId: row.id, type: body.type });
   return ack();
 }

@@ -3,7 +3,7 @@ import { taskContext } from "../context";
 import { ack, type Delivery } from "../queue/messages";
 import { VaultDecryptError } from "../vault/cipher";
 import { resolveTokens, TokenUnavailableError } from "../vault/tokens";
-import { afterAttempt, onClaimLost, onDelivery, type AttemptOutcome, type CallObservation } from "./decide";
+import { afterAttempt, attemptEnd, onClaimLost, onDelivery, type AttemptOutcome, type CallObservation } from "./decide";
 import { redact, storedBody } from "../outbound/redact";
 import { allowLoopbackTargets } from "../outbound/url-policy";
 import { withDefaultContentType } from "./content-type";
@@ -35,12 +35,14 @@ export async function executeTask(env: Env, taskId: string): Promise<Delivery> {
   if (!row) return ack();
   const arrival = onDelivery(row, Date.now());
   if (arrival.step !== "claim") return apply(env, row, arrival);
-  const attempts = await claim(env, row, new Date());
-  if (attempts === null) return apply(env, row, onClaimLost(row, Date.now()));
-  const task = { ...row, status: "processing" as const, attempts };
+  const startedAt = new Date();
+  const claimed = await claim(env, row, startedAt);
+  if (claimed === null) return apply(env, row, onClaimLost(row, Date.now()));
+  const task = { ...row, status: "processing" as const, attempts: claimed.attempt, runs: claimed.run };
   try {
     const outcome = await attempt(env, task);
-    return await apply(env, task, afterAttempt(task, outcome, Date.now()));
+    const step = afterAttempt(task, outcome, Date.now());
+    return await apply(env, task, step, { ...attemptEnd(outcome, step), run: claimed.run, attempt: claimed.attempt, startedAt });
   } catch (error) {
     // Hand the task back so a redelivery (or the sweeper) can run it; the queue retries the message.
     await release(env, taskId);
