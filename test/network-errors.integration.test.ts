@@ -1,7 +1,8 @@
 /**
- * Issue 16: a failed outbound call says why (connection refused, DNS, TLS, timeout) instead of
- * workerd's "internal error; reference = ...", and a JSON body without a Content-Type is sent
- * as application/json. Real fetch inside workerd against real local sockets.
+ * Issue 16: a JSON body without a Content-Type is sent as application/json, and a timeout is
+ * reported as one. (Refused, DNS and TLS failures are tested end to end in
+ * test/e2e/network-errors.e2e.test.ts: workerd logs each failed fetch on its stderr, which
+ * would land in the test output here.)
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
@@ -12,34 +13,7 @@ import { awaitTask, upstreamNamespace } from "./helpers/tasks";
 
 const request = (url: string, timeoutMs = 10_000) => ({ method: "GET", url, headers: {}, credentialHeaders: [], timeoutMs, allowLoopback: true });
 
-describe("failed outbound calls say why", () => {
-  it("names a refused connection (a closed local port)", async () => {
-    const outcome = await callOut(request("http://127.0.0.1:1/x"));
-    expect(outcome).toMatchObject({ kind: "network", message: "connection refused or reset by 127.0.0.1:1 (nothing listening on that port, or the connection was dropped)" });
-  });
-
-  it("names a DNS failure (.invalid never resolves, RFC 6761)", async () => {
-    const outcome = await callOut(request("http://nonexistent.invalid/x"));
-    expect(outcome).toMatchObject({ kind: "network", message: "DNS lookup failed: nonexistent.invalid does not resolve" });
-  });
-
-  it("names a TLS failure (https to a port that speaks plain HTTP)", async () => {
-    const up = upstreamNamespace();
-    const outcome = await callOut(request(up.url("ok").replace("http://", "https://")));
-    expect(outcome.kind).toBe("network");
-    expect(outcome.kind === "network" && outcome.message).toMatch(/^TLS handshake with 127\.0\.0\.1:\d+ failed/);
-  });
-
-  it("puts the reason in the task's error, never workerd's internal reference", async () => {
-    const team = await newTeam();
-    const created = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: "http://127.0.0.1:1/x", maxRetries: 0 } });
-    expect(created.status).toBe(201);
-    const task = await awaitTask(team.key, created.json.task.id);
-    expect(task.status).toBe("failed");
-    expect(task.error).toBe("Network error: connection refused or reset by 127.0.0.1:1 (nothing listening on that port, or the connection was dropped)");
-    expect(task.error).not.toMatch(/internal error|reference =/);
-  });
-
+describe("a slow target", () => {
   it("reports a timeout as a timeout", async () => {
     const up = upstreamNamespace();
     const outcome = await callOut(request(up.url("slow/3000"), 200));
