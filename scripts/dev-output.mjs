@@ -3,11 +3,15 @@
 //  - the `Request.cf` warning (wrangler fetches it from workers.cloudflare.com; offline it falls
 //    back to a placeholder) and the stack trace of its cause: replaced by one line, once;
 //  - wrangler's own request lines (`[wrangler:info] GET /path 200 OK (3ms)`), which repeat the
-//    Worker's JSON request log line.
+//    Worker's JSON request log line;
+//  - "Your types might be out of date": wrangler compares worker-configuration.d.ts with a hash
+//    that includes .dev.vars, which `npm run cf-typegen` leaves out on purpose (local secrets are
+//    not bindings); a test checks the file against wrangler.toml instead.
 
 // eslint-disable-next-line no-control-regex -- ANSI colour codes
 const ANSI = /\u001b\[[0-9;]*m/g;
 const CF_WARNING = /Unable to fetch the `Request\.cf` object/;
+const TYPES_HINT = /Your types might be out of date/;
 const REQUEST_LINE = /^\[wrangler:info\] (GET|HEAD|POST|PUT|PATCH|DELETE|OPTIONS) \S+ \d{3}\b/;
 export const CF_NOTE = "[dev] offline: wrangler could not fetch Request.cf from workers.cloudflare.com and uses a placeholder (harmless)";
 
@@ -29,7 +33,7 @@ export function createLineFilter(emit) {
       cfNoted = true;
       return;
     }
-    if (REQUEST_LINE.test(plain)) return;
+    if (REQUEST_LINE.test(plain) || TYPES_HINT.test(plain)) return;
     emit(line);
   };
   return {

@@ -69,6 +69,7 @@ describe("npm run dev", () => {
     await printedFirstTask();
     const log = serverLog();
     expect(log).not.toMatch(/update available/);
+    expect(log).not.toMatch(/types might be out of date/);
     expect(log).not.toMatch(/getaddrinfo ENOTFOUND workers\.cloudflare\.com/);
     expect(log).not.toMatch(/Unable to fetch the `Request\.cf` object/);
     expect(log).not.toMatch(/^\[wrangler:info\] (GET|POST) /m);
@@ -90,6 +91,7 @@ describe("the output filter", () => {
       "[wrangler:warn] Unable to fetch the `Request.cf` object! Falling back to a default placeholder...",
       "Error: getaddrinfo ENOTFOUND workers.cloudflare.com",
       "    at GetAddrInfoReqWrap.onlookupall [as oncomplete] (node:dns:122:26)",
+      "❓ Your types might be out of date. Re-run `wrangler types` to ensure your types are correct.",
       "[wrangler:info] Ready on http://127.0.0.1:8787",
       "[wrangler:warn] Unable to fetch the `Request.cf` object! Falling back to a default placeholder...",
       "Error: getaddrinfo ENOTFOUND workers.cloudflare.com",
