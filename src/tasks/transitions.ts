@@ -65,6 +65,23 @@ export async function queueExecution(env: Env, task: Pick<TaskRow, "id" | "team_
   await env.TASKS.send({ type: "task.execute", taskId: task.id, teamId: task.team_id }, { delaySeconds });
 }
 
+/**
+ * Seconds an attempt may hold its claim (and its team's call slot): the call's timeout plus a
+ * margin for resolving references and writing the outcome. A consumer that dies mid-attempt
+ * lets both run out; the sweeper then sends the task on (the recovery window after a crash).
+ */
+const LEASE_MARGIN_SECONDS = 30;
+export const leaseSeconds = (task: Pick<TaskRow, "timeout_s">): number => task.timeout_s + LEASE_MARGIN_SECONDS;
+
+/**
+ * Sends the task's execution again after `delaySeconds` because its team has no call slot free,
+ * and touches it so the sweeper knows it is alive (it is not stranded, only waiting its turn).
+ */
+export async function deferBusy(env: Env, task: Pick<TaskRow, "id" | "team_id">, delaySeconds: number): Promise<void> {
+  await queueExecution(env, task, delaySeconds);
+  await env.DB.prepare("UPDATE tasks SET updated_at = ? WHERE id = ? AND status IN ('pending', 'delayed')").bind(new Date().toISOString(), task.id).run();
+}
+
 /** Claims the task for one attempt; its new attempt count, or null if it was not claimable. */
 export async function claim(env: Env, task: TaskRow, now: Date): Promise<number | null> {
   const at = now.toISOString();
@@ -73,7 +90,7 @@ export async function claim(env: Env, task: TaskRow, now: Date): Promise<number 
       `UPDATE tasks SET ${to("claim")}, attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?, lease_until = ?
        WHERE id = ? AND (${from("claim")} OR (status = 'processing' AND lease_until < ?)) RETURNING attempts`,
     )
-    .bind(at, at, new Date(now.getTime() + (task.timeout_s + 60) * 1000).toISOString(), task.id, at)
+    .bind(at, at, new Date(now.getTime() + leaseSeconds(task) * 1000).toISOString(), task.id, at)
     .first<{ attempts: number }>();
   return claimed?.attempts ?? null;
 }
