@@ -1,16 +1,7 @@
-import { z } from "zod";
 import { json } from "../http/errors";
 import { defineRoute } from "../http/route";
-import { isoDate } from "../http/schemas";
+import { WebhookSecret } from "../api/webhooks";
 import { rotateWebhookSecret, webhookSecret } from "../webhooks/secret";
-
-export const WebhookSecret = z
-  .object({
-    secret: z.string().describe("whsec_...: the HMAC-SHA256 key for X-Signature"),
-    createdAt: isoDate,
-    signatureHeader: z.string(),
-  })
-  .meta({ id: "WebhookSecret" });
 
 const FORMAT = "X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")>";
 
