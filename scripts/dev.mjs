@@ -8,6 +8,10 @@
 // printed. `--port N` or PORT (default 8787) and HOST are honoured; other arguments go to
 // `wrangler dev`. TV_PERSIST_DIR moves local state elsewhere (the end-to-end tests use a
 // temporary one); TV_DEV_VARS names another secrets file (the team file goes beside it).
+// Like production's cron (wrangler.toml [triggers]), the sweeper runs every minute: wrangler dev
+// never fires cron triggers by itself, so this script calls the scheduled handler through
+// `--test-scheduled` (GET /__scheduled) once the server is ready and then every
+// TV_SWEEP_INTERVAL_S seconds (default 60). Tasks stranded by a crash are recovered this way.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -159,6 +163,8 @@ const args = [
   wrangler, "dev", "--port", port, "--ip", host, "--show-interactive-dev-session=false",
   ...(process.env.TV_DEV_VARS ? ["--env-file", varsFile] : []),
   ...persistArgs,
+  // Exposes /__scheduled, through which the sweeper is run below.
+  "--test-scheduled",
   ...passThrough,
 ];
 const child = spawn(process.execPath, args, { cwd: root, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
@@ -167,6 +173,7 @@ const onLine = (write) => (line) => {
   write(line);
   if (!announced && /Ready on/i.test(line)) {
     announced = true;
+    startSweeper();
     void announce();
   }
 };
@@ -176,5 +183,28 @@ child.stdout.on("data", out.push);
 child.stderr.on("data", err.push);
 child.stdout.on("end", out.end);
 child.stderr.on("end", err.end);
+
+const sweepEveryMs = Math.max(1, Number(process.env.TV_SWEEP_INTERVAL_S ?? 60)) * 1000;
+let sweeper;
+/** One run of the scheduled handler (the sweeper), as the "* * * * *" cron would. */
+async function sweep() {
+  try {
+    const res = await fetch(`${base}/__scheduled?cron=${encodeURIComponent("* * * * *")}`, { signal: AbortSignal.timeout(30_000) });
+    await res.text();
+    if (!res.ok) console.error(`[dev] sweeper run answered ${res.status}`);
+  } catch (error) {
+    console.error(`[dev] sweeper run failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+function startSweeper() {
+  if (sweeper) return;
+  // At once (tasks stranded by the previous run are picked up), then every minute.
+  void sweep();
+  sweeper = setInterval(() => void sweep(), sweepEveryMs);
+  console.log(`[dev] the task sweeper runs every ${sweepEveryMs / 1000} s (production: the cron trigger)`);
+}
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
+child.on("exit", (code, signal) => {
+  clearInterval(sweeper);
+  process.exit(code ?? (signal ? 0 : 1));
+});

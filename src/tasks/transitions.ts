@@ -100,13 +100,30 @@ export async function queueExecution(env: Env, task: Pick<TaskRow, "id" | "team_
 }
 
 /**
+ * Seconds an attempt may hold its claim (and its team's call slot): the call's timeout plus a
+ * margin for resolving references and writing the outcome. A consumer that dies mid-attempt
+ * lets both run out; the sweeper then sends the task on (the recovery window after a crash).
+ */
+const LEASE_MARGIN_SECONDS = 30;
+export const leaseSeconds = (task: Pick<TaskRow, "timeout_s">): number => task.timeout_s + LEASE_MARGIN_SECONDS;
+
+/**
+ * Sends the task's execution again after `delaySeconds` because its team has no call slot free,
+ * and touches it so the sweeper knows it is alive (it is not stranded, only waiting its turn).
+ */
+export async function deferBusy(env: Env, task: Pick<TaskRow, "id" | "team_id">, delaySeconds: number): Promise<void> {
+  await queueExecution(env, task, delaySeconds);
+  await env.DB.prepare("UPDATE tasks SET updated_at = ? WHERE id = ? AND status IN ('pending', 'delayed')").bind(new Date().toISOString(), task.id).run();
+}
+
+/**
  * Claims the task for one attempt and opens the attempt's row, in one batch; the attempt's
  * number and run, or null if the task was not claimable. A row left open by a consumer that
  * stopped (its lease ran out) is closed as abandoned.
  */
 export async function claim(env: Env, task: TaskRow, now: Date): Promise<{ attempt: number; run: number } | null> {
   const at = now.toISOString();
-  const lease = new Date(now.getTime() + (task.timeout_s + 60) * 1000).toISOString();
+  const lease = new Date(now.getTime() + leaseSeconds(task) * 1000).toISOString();
   // The later statements act only if this claim took the task (it holds exactly this lease).
   const claimedByUs = "EXISTS (SELECT 1 FROM tasks WHERE id = ? AND status = 'processing' AND lease_until = ?)";
   const [claimed] = await env.DB.batch<{ attempts: number; runs: number }>([
