@@ -286,8 +286,13 @@ function bodyCases(op: Operation, rng: Rng, variants: number, marker: string): O
  * The corpus for one operation: `variants` scales the randomised parts (1 for the bounded run
  * in `npm test`, more for the large run). `ids` fills the path; `marker` tags created names.
  */
-export function casesFor(op: Operation, ids: IdProvider, options: { seed: number; variants: number; marker?: string; maxPerCategory?: number }): FuzzCase[] {
-  const all = allCasesFor(op, ids, options);
+export function casesFor(
+  op: Operation,
+  ids: IdProvider,
+  options: { seed: number; variants: number; marker?: string; maxPerCategory?: number; sendable?: (c: FuzzCase) => boolean },
+): FuzzCase[] {
+  // What the transport cannot send is left out before sampling, so every category stays.
+  const all = allCasesFor(op, ids, options).filter(options.sendable ?? (() => true));
   if (options.maxPerCategory === undefined) return all;
   // A deterministic sample: every category kept, at most maxPerCategory of each.
   const rng = rngFrom(options.seed ^ 0x5bd1e995);
