@@ -17,13 +17,16 @@ export type Actor =
   | { type: "api_key"; id: string }
   | { type: "user"; id: string; email: string }
   | { type: "admin"; id: "admin" }
-  | { type: "task"; id: string; apiKeyId: string };
+  | { type: "task"; id: string; apiKeyId: string }
+  /** The Worker itself, on a schedule (retention purges). */
+  | { type: "system"; id: string };
 
 /** Actors that have an identity (everything but anonymous): the ones audit rows name. */
 export type KnownActor = Exclude<Actor, { type: "anonymous" }>;
 export type ActorOf<T extends Actor["type"]> = Extract<Actor, { type: T }>;
 
 export const ADMIN_ACTOR: ActorOf<"admin"> = { type: "admin", id: "admin" };
+export const SYSTEM_RETENTION_ACTOR: ActorOf<"system"> = { type: "system", id: "retention" };
 
 /** The team the request acts for, when known: its id and the salt of its vault keys. */
 export interface ContextTeam {

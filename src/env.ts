@@ -24,6 +24,8 @@ export interface Env {
   JWT_SECRET?: string;
   /** "false" stops the deprecated X-Signature webhook header (sent by default for one release beside the Standard Webhooks headers). */
   LEGACY_WEBHOOK_SIGNATURE?: string;
+  /** Days audit entries are kept (default 365); the cron deletes older ones (src/retention/). */
+  AUDIT_RETENTION_DAYS?: string;
   /** "true" lets tasks target loopback/private addresses (local development only). */
   ALLOW_PRIVATE_TARGETS?: string;
 }

@@ -17,5 +17,7 @@ export const AUDIT_ACTIONS = [
   "plan.changed",
   "login.failed",
   "task.retried",
+  "tasks.purged",
+  "audit.purged",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

@@ -4,7 +4,7 @@ import { gateFor } from "../gate/client";
 import { PLANS, type Plan } from "../plans";
 import { ack, type Delivery } from "../queue/messages";
 import { VaultDecryptError } from "../vault/cipher";
-import { resolveTokens, TokenUnavailableError } from "../vault/tokens";
+import { resolution, TokenUnavailableError } from "../vault/tokens";
 import { afterAttempt, attemptEnd, onClaimLost, onDelivery, type AttemptOutcome, type CallObservation } from "./decide";
 import { redact, storedBody } from "../outbound/redact";
 import { callOut, type CallOutcome } from "./http-call";
@@ -50,11 +50,16 @@ export async function executeTask(env: Env, taskId: string): Promise<Delivery> {
   }
   try {
     const startedAt = new Date();
-    const claimed = await claim(env, row, startedAt);
+    const headers = JSON.parse(row.headers) as Record<string, string>;
+    // The references are read, and their access audited, in the claim's own batch (one round
+    // trip), the audit rows only if this claim took the task.
+    const refs = referencesIn(headers);
+    let resolved: ReturnType<typeof resolution> | undefined;
+    const claimed = await claim(env, row, startedAt, (guard) => (resolved = resolution(callerFor(env, row), refs, guard)).statements);
     if (claimed === null) return await apply(env, row, onClaimLost(row, Date.now()));
     const task = { ...row, status: "processing" as const, attempts: claimed.attempt, runs: claimed.run };
     try {
-      const outcome = await attempt(env, task);
+      const outcome = await attempt(env, task, headers, async () => (resolved ? resolved.open(claimed.alongside) : new Map()));
       const step = afterAttempt(task, outcome, Date.now());
       return await apply(env, task, step, { ...attemptEnd(outcome, step), run: claimed.run, attempt: claimed.attempt, startedAt });
     } catch (error) {
@@ -67,11 +72,10 @@ export async function executeTask(env: Env, taskId: string): Promise<Delivery> {
   }
 }
 
-async function attempt(env: Env, task: TaskWithTeam): Promise<AttemptOutcome> {
-  const headers = JSON.parse(task.headers) as Record<string, string>;
+async function attempt(env: Env, task: TaskWithTeam, headers: Record<string, string>, resolve: () => Promise<Map<string, string>>): Promise<AttemptOutcome> {
   let values: Map<string, string>;
   try {
-    values = await resolveTokens(callerFor(env, task), referencesIn(headers));
+    values = await resolve();
   } catch (error) {
     if (error instanceof TokenUnavailableError) return { kind: "references_unavailable", tokenIds: error.tokenIds };
     if (error instanceof VaultDecryptError) return { kind: "undecryptable", tokenId: error.tokenId };

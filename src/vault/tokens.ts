@@ -107,22 +107,28 @@ interface SealedRow {
   key_version: number;
 }
 
+/** A condition an audit insert must also meet (SQL with its own parameters). */
+export interface SqlGuard {
+  sql: string;
+  args: (string | number)[];
+}
+
 /**
- * Resolves references to plaintext for one execution: one D1 batch reads all of them and, in
- * the same round trip, writes a `token.accessed` audit entry per token (only if every
- * reference is active, so a refused resolution audits nothing); then the team's cached key
- * decrypts. Callers must drop the returned values as soon as the outbound call is made.
+ * The statements that resolve references, to run in one D1 batch: a read of every reference's
+ * ciphertext and a `token.accessed` audit entry per token, written only if every reference is
+ * active (a refused resolution audits nothing) and, with `guard`, only if that holds too (the
+ * consumer puts them in its claim's batch, guarded by "this claim took the task"). `open` takes
+ * the batch's results for these statements and decrypts.
  */
-export async function resolveTokens(ctx: TeamContext, ids: string[]): Promise<Map<string, string>> {
+export function resolution(ctx: TeamContext, ids: string[], guard?: SqlGuard) {
   const { env, team } = ctx;
   const unique = [...new Set(ids)];
-  const resolved = new Map<string, string>();
-  if (unique.length === 0) return resolved;
-  const keyring = await getKeyring(env);
+  if (unique.length === 0) return { statements: [] as D1PreparedStatement[], open: async (): Promise<Map<string, string>> => new Map() };
   const placeholders = unique.map(() => "?").join(", ");
   const allActive = `(SELECT COUNT(*) FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id IN (${placeholders})) = ${unique.length}`;
+  const onlyIf = { sql: guard ? `${allActive} AND ${guard.sql}` : allActive, args: [team.id, ...unique, ...(guard?.args ?? [])] };
   const at = new Date().toISOString();
-  const [read] = await env.DB.batch<SealedRow>([
+  const statements = [
     env.DB
       .prepare(`SELECT id, ciphertext, iv, key_version FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id IN (${placeholders})`)
       .bind(team.id, ...unique),
@@ -134,16 +140,34 @@ export async function resolveTokens(ctx: TeamContext, ids: string[]): Promise<Ma
         targetType: "token",
         targetId: id,
         requestId: ctx.requestId,
-      }, at, { onlyIf: { sql: allActive, args: [team.id, ...unique] } }),
+      }, at, { onlyIf }),
     ),
-  ]);
-  const results = read?.results ?? [];
-  const found = new Set(results.map((r) => r.id));
-  const missing = unique.filter((id) => !found.has(id));
-  if (missing.length > 0) throw new TokenUnavailableError(missing);
-  const values = await Promise.all(
-    results.map((r) => openSecret(keyring, teamKeyMaterial(team), r.id, { ciphertext: r.ciphertext, iv: r.iv, keyVersion: r.key_version })),
-  );
-  results.forEach((r, i) => resolved.set(r.id, values[i] ?? ""));
-  return resolved;
+  ];
+  const open = async (results: D1Result[]): Promise<Map<string, string>> => {
+    const rows = (results[0]?.results ?? []) as SealedRow[];
+    const found = new Set(rows.map((r) => r.id));
+    const missing = unique.filter((id) => !found.has(id));
+    if (missing.length > 0) throw new TokenUnavailableError(missing);
+    const keyring = await getKeyring(env);
+    const values = await Promise.all(
+      rows.map((r) => openSecret(keyring, teamKeyMaterial(team), r.id, { ciphertext: r.ciphertext, iv: r.iv, keyVersion: r.key_version })),
+    );
+    const resolved = new Map<string, string>();
+    rows.forEach((r, i) => resolved.set(r.id, values[i] ?? ""));
+    return resolved;
+  };
+  return { statements, open };
+}
+
+/**
+ * Resolves references to plaintext on its own: one D1 batch reads all of them and audits each
+ * (see `resolution`); then the team's cached key decrypts. Callers must drop the returned
+ * values as soon as the outbound call is made.
+ */
+export async function resolveTokens(ctx: TeamContext, ids: string[]): Promise<Map<string, string>> {
+  const { statements, open } = resolution(ctx, ids);
+  if (statements.length === 0) return new Map();
+  // The keyring first, as before: a missing master key fails before D1 is touched.
+  await getKeyring(ctx.env);
+  return open(await ctx.env.DB.batch(statements));
 }
