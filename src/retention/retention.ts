@@ -50,7 +50,7 @@ export async function purgeExpired(env: Env, now = Date.now()): Promise<PurgeRep
 /** The plan's final tasks untouched since the cut-off, oldest first (a primary-key range). */
 function expiredTasks(plan: Plan, now: number) {
   const cutoff = now - PLANS[plan].taskRetentionDays * DAY_MS;
-  const where = `id < ? AND ${FINAL} AND updated_at < ? AND team_id IN (SELECT id FROM teams WHERE plan = ?)`;
+  const where = `id < ? AND ${FINAL} AND updated_at < ? AND (SELECT plan FROM teams WHERE teams.id = tasks.team_id) = ?`;
   return { where, args: [idTimeBound("task", cutoff), new Date(cutoff).toISOString(), plan], cutoff };
 }
 
