@@ -73,7 +73,7 @@ describe("query plans of the hot paths", () => {
     await listTasks(ctx, { limit: 10, offset: 0, status: "completed" });
     await listTasks(ctx, { limit: 10, offset: 0, provider: "openai" });
     await listTasks(ctx, { limit: 10, offset: 0, createdAfter: new Date(Date.now() - 3600_000).toISOString(), createdBefore: new Date().toISOString() });
-    await listTasks(ctx, { limit: 10, cursor: task.id });
+    await listTasks(ctx, { limit: 10, offset: 0, cursor: task.id });
     await expectNoFullScan(env.DB, rec.seen.splice(0), "GET /v1/tasks with filters");
 
     await listTokens(ctx, { limit: 10, offset: 0 });
