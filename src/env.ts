@@ -26,6 +26,10 @@ export interface Env {
   LEGACY_WEBHOOK_SIGNATURE?: string;
   /** Days audit entries are kept (default 365); the cron deletes older ones (src/retention/). */
   AUDIT_RETENTION_DAYS?: string;
-  /** "true" lets tasks target loopback/private addresses (local development only). */
+  /** "true" lets tasks target loopback (127.0.0.0/8, [::1], localhost): local development only. */
+  ALLOW_LOOPBACK_TARGETS?: string;
+  /** Deprecated: "true" now means what ALLOW_LOOPBACK_TARGETS does (with a warning). */
   ALLOW_PRIVATE_TARGETS?: string;
+  /** "development" (set by `npm run dev` in .dev.vars) turns on the local helpers under /_dev. */
+  ENVIRONMENT?: string;
 }

@@ -7,10 +7,11 @@ import { VaultDecryptError } from "../vault/cipher";
 import { resolution, TokenUnavailableError } from "../vault/tokens";
 import { afterAttempt, attemptEnd, onClaimLost, onDelivery, type AttemptOutcome, type CallObservation } from "./decide";
 import { redact, storedBody } from "../outbound/redact";
+import { allowLoopbackTargets } from "../outbound/url-policy";
+import { withDefaultContentType } from "./content-type";
 import { callOut, type CallOutcome } from "./http-call";
 import type { TaskRow } from "./model";
 import { credentialHeaderNames, referencesIn, substitute } from "./references";
-import { allowPrivateTargets } from "./service";
 import { apply, claim, deferBusy, leaseSeconds, release } from "./transitions";
 
 /**
@@ -85,11 +86,11 @@ async function attempt(env: Env, task: TaskWithTeam, headers: Record<string, str
   const outcome = await callOut({
     method: task.method,
     url: task.target_url,
-    headers: substitute(headers, values),
+    headers: withDefaultContentType(substitute(headers, values), task.body ?? undefined),
     credentialHeaders: credentialHeaderNames(headers),
     body: task.body ?? undefined,
     timeoutMs: task.timeout_s * 1000,
-    allowPrivate: allowPrivateTargets(env),
+    allowLoopback: allowLoopbackTargets(env),
   });
   values.clear();
   return observe(outcome, secrets);

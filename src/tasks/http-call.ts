@@ -1,4 +1,5 @@
 import { readUpTo } from "../http/stream";
+import { classifyNetworkError, describeNetworkFailure } from "../outbound/network-errors";
 import { checkOutboundUrl } from "../outbound/url-policy";
 import { isSendableHeaderValue } from "../vault/values";
 
@@ -21,7 +22,7 @@ export interface CallRequest {
   credentialHeaders: string[];
   body?: string;
   timeoutMs: number;
-  allowPrivate: boolean;
+  allowLoopback: boolean;
   /** Bytes of the response body to read (the caller stores less; see READ_LIMIT). */
   readLimit?: number;
 }
@@ -35,7 +36,7 @@ export type CallOutcome =
 export async function callOut(req: CallRequest): Promise<CallOutcome> {
   const started = Date.now();
   // The target is checked again at execution: the policy may have changed since creation.
-  const first = checkOutboundUrl(req.url, req.allowPrivate);
+  const first = checkOutboundUrl(req.url, req.allowLoopback);
   if (!first.ok) return { kind: "blocked", message: `target URL ${first.reason}`, durationMs: 0 };
   // A value the runtime cannot send as is would be logged by it in full, and echoed back in a
   // form redaction cannot recognise: refuse before fetch, naming the header, never the value.
@@ -56,7 +57,7 @@ export async function callOut(req: CallRequest): Promise<CallOutcome> {
       if (response.status >= 300 && response.status < 400 && location && hop < MAX_REDIRECTS) {
         await response.body?.cancel();
         const next = new URL(location, url).toString();
-        const verdict = checkOutboundUrl(next, req.allowPrivate);
+        const verdict = checkOutboundUrl(next, req.allowLoopback);
         if (!verdict.ok) return { kind: "blocked", message: `redirect target ${verdict.reason}`, durationMs: Date.now() - started };
         if (new URL(next).origin !== origin) {
           // Never carry resolved credentials to another origin.
@@ -85,7 +86,9 @@ export async function callOut(req: CallRequest): Promise<CallOutcome> {
   } catch (error) {
     const durationMs = Date.now() - started;
     if (signal.aborted) return { kind: "timeout", durationMs };
-    return { kind: "network", message: error instanceof Error ? error.message : "network error", durationMs };
+    const raw = error instanceof Error ? error.message : "network error";
+    const target = new URL(url);
+    return { kind: "network", message: describeNetworkFailure(await classifyNetworkError(raw, target), target, raw), durationMs: Date.now() - started };
   }
 }
 
