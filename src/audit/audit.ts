@@ -49,7 +49,7 @@ export function auditStatement(
   db: D1Database,
   entry: AuditEntry,
   at: string = new Date().toISOString(),
-  options: { onlyIfChanged?: boolean; onlyIf?: { sql: string; args: (string | number)[] } } = {},
+  options: { onlyIfChanged?: boolean; onlyIf?: { sql: string; args: (string | number | null)[] } } = {},
 ): D1PreparedStatement {
   const columns = "id, team_id, actor_type, actor_id, actor_api_key_id, action, target_type, target_id, request_id, metadata, created_at";
   const values = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";

@@ -56,6 +56,8 @@ export interface TaskRow {
   updated_at: string;
   started_at: string | null;
   completed_at: string | null;
+  /** JSON {tok_id: version}: the versions fixed at creation (null: no references, or a task from before versions). */
+  token_versions: string | null;
 }
 
 export function taskView(row: TaskRow) {
