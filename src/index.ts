@@ -2,7 +2,7 @@
  * Token Vault Worker: the table of contents.
  *  - fetch: the HTTP API (routes/index.ts lists every route)
  *  - queue: the tasks consumer (and its dead-letter queue)
- *  - scheduled: the sweeper that re-enqueues stalled task steps
+ *  - scheduled: the sweepers: stalled task steps; expiries and version retirements in the vault
  *  - TeamGate: the team's Durable Object (API-key cache, revocations, request counter)
  *  - LoginThrottle: the Durable Object limiting login and sign-up attempts
  */
@@ -12,6 +12,7 @@ import { handleQueue } from "./queue/consumer";
 import type { QueueMessage } from "./queue/messages";
 import { routes } from "./routes";
 import { sweepStalledTasks } from "./tasks/sweeper";
+import { sweepVault } from "./vault/sweeper";
 
 export { LoginThrottle } from "./auth/login-throttle";
 export { TeamGate } from "./gate/team-gate";
@@ -23,5 +24,6 @@ export default {
   queue: (batch, env) => handleQueue(batch, env),
   scheduled: async (_controller, env) => {
     await sweepStalledTasks(env);
+    await sweepVault(env);
   },
 } satisfies ExportedHandler<Env, QueueMessage>;

@@ -24,6 +24,22 @@ export const AUDIT_ACTIONS = [
   "invitation.revoked",
   "plan.changed",
   "login.failed",
+  "vault.secret.created",
+  "vault.secret.retrieved",
+  "vault.secret.updated",
+  "vault.secret.deleted",
+  "vault.secret.expired",
+  "vault.secret.assigned",
+  "vault.secret.unassigned",
+  "credential.created",
+  "credential.updated",
+  "credential.rotated",
+  "credential.deleted",
+  "credential.version_retired",
+  "lease.created",
+  "lease.renewed",
+  "lease.expired",
+  "lease.revoked",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
@@ -34,7 +50,7 @@ export interface AuditEntry {
   teamId: string;
   actor: Actor;
   action: AuditAction;
-  targetType: "team" | "api_key" | "token" | "user" | "invitation";
+  targetType: "team" | "api_key" | "token" | "user" | "invitation" | "secret" | "credential" | "lease";
   targetId: string;
   requestId: string;
   metadata?: Record<string, string | number | boolean | null>;
@@ -49,10 +65,16 @@ export function auditStatement(
   db: D1Database,
   entry: AuditEntry,
   at: string = new Date().toISOString(),
-  options: { onlyIfChanged?: boolean; onlyIf?: { sql: string; args: (string | number | null)[] } } = {},
+  options: {
+    onlyIfChanged?: boolean;
+    onlyIf?: { sql: string; args: (string | number | null)[] };
+    /** The target id read by a scalar subquery in the same statement (instead of entry.targetId). */
+    targetFrom?: { sql: string; args: (string | number | null)[] };
+  } = {},
 ): D1PreparedStatement {
   const columns = "id, team_id, actor_type, actor_id, actor_api_key_id, action, target_type, target_id, request_id, metadata, created_at";
-  const values = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+  const target = options.targetFrom ? `(${options.targetFrom.sql})` : "?";
+  const values = `?, ?, ?, ?, ?, ?, ?, ${target}, ?, ?, ?`;
   const condition = options.onlyIfChanged ? "changes() > 0" : options.onlyIf?.sql;
   const sql = condition ? `INSERT INTO audit_log (${columns}) SELECT ${values} WHERE ${condition}` : `INSERT INTO audit_log (${columns}) VALUES (${values})`;
   return db
@@ -65,7 +87,7 @@ export function auditStatement(
       entry.actor.type === "task" ? entry.actor.apiKeyId : entry.actor.type === "api_key" ? entry.actor.id : null,
       entry.action,
       entry.targetType,
-      entry.targetId,
+      ...(options.targetFrom ? options.targetFrom.args : [entry.targetId]),
       entry.requestId,
       entry.metadata ? JSON.stringify(entry.metadata) : null,
       at,

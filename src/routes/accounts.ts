@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ALL_SCOPES } from "../auth/scopes";
+import { ALL_SCOPES, DEFAULT_SCOPES } from "../auth/scopes";
 import { login, logout, signup } from "../auth/sessions";
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../auth/passwords";
 import { AppError } from "../errors";
@@ -24,7 +24,8 @@ export const ChangeRoleBody = z.strictObject({ role: z.enum(ROLES) });
 export const AcceptBody = z.strictObject({ token: z.string().min(1).max(200) });
 export const CreateKeyBody = z.strictObject({
   name: z.string().trim().min(1).max(100),
-  scopes: z.array(z.enum(ALL_SCOPES)).min(1).max(ALL_SCOPES.length).optional().describe("Defaults to all scopes"),
+  scopes: z.array(z.enum(ALL_SCOPES)).min(1).max(ALL_SCOPES.length).optional().describe("Defaults to every scope but secrets:reveal, which must be asked for"),
+  labels: z.array(z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,63}$/, "labels are lowercase letters, digits and _.:- (at most 64)")).max(20).optional().describe("Scope labels (e.g. [\"payments\"]) for named secrets with a scope"),
 });
 
 const User = z.object({ id: z.string(), email: z.string(), createdAt: isoDate }).meta({ id: "User" });
@@ -174,7 +175,7 @@ export const accountRoutes = [
     errors: ["access_denied", "insufficient_role", "not_found", "plan_limit_reached"],
     handler: async ({ ctx, params, body }) => {
       await requireRole(ctx, params.teamId, "admin");
-      return json(await createApiKey(ctx, params.teamId, body.name, body.scopes ?? ALL_SCOPES), 201);
+      return json(await createApiKey(ctx, params.teamId, body.name, body.scopes ?? DEFAULT_SCOPES, body.labels ?? []), 201);
     },
   }),
   defineRoute({

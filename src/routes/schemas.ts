@@ -12,6 +12,7 @@ export const ApiKey = z
     name: z.string(),
     prefix: z.string().describe("Non-secret display prefix of the key"),
     scopes: z.array(z.enum(ALL_SCOPES)),
+    labels: z.array(z.string()).describe("Scope labels: named secrets with labels are revealed only to keys carrying them all"),
     createdAt: isoDate,
     lastUsedAt: isoDate.nullable().optional(),
     revokedAt: isoDate.nullable().optional(),
