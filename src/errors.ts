@@ -30,6 +30,7 @@ export const ERROR_CATALOG = {
   not_found: { status: 404, message: "Not found", description: "No such route, or no such resource" },
   method_not_allowed: { status: 405, message: "Method not allowed", description: "The path exists but not with this method; `allowed` and the `Allow` header list the methods" },
   name_taken: { status: 409, message: "A credential with this name already exists", description: "The name is taken in its namespace (for app-level secrets: by a secret not assigned to this key)" },
+  version_conflict: { status: 409, message: "The credential changed concurrently; read it and retry", description: "Two writers changed a credential's value at once; this one wrote nothing" },
   email_taken: { status: 409, message: "An account with this email already exists", description: "Sign-up with a registered email" },
   already_member: { status: 409, message: "Already a member of this team", description: "Adding a user who is already a member" },
   invitation_pending: { status: 409, message: "An invitation for this email is already pending", description: "Inviting an email that has a pending invitation" },

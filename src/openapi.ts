@@ -16,6 +16,8 @@ const TAGS: Record<string, string> = {
   Service: "Liveness and this document",
   Tokens: "Credentials stored once, encrypted, used by tok_ reference (seed 000)",
   "Named secrets": "Seed 001's vault: named secrets, app-level (API keys) or user-level (sessions), with runtime retrieval",
+  Credentials: "Seed 004's credentials: named, typed, versioned (rotation), with a lease policy and allowedHosts",
+  Leases: "Seed 004's leases: the value for a while, within the credential's policy",
   Tasks: "Outbound HTTP calls run from the queue, with tok_ references resolved at execution",
   Webhooks: "The signing secret of task completion webhooks",
   Audit: "The team's audit trail",

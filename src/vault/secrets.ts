@@ -110,7 +110,7 @@ export async function upsertSecret(ctx: KeyOrUserContext, input: SecretInput): P
       }
     }
   }
-  throw new AppError("name_taken", "The secret changed concurrently; retry");
+  throw new AppError("version_conflict");
 }
 
 const labelsOk = (ctx: KeyOrUserContext, row: SecretRow) =>
