@@ -3,7 +3,7 @@ import { json } from "../http/errors";
 import { defineRoute } from "../http/route";
 import { idParam, isoDate } from "../http/schemas";
 import { assignSecret, deleteSecret, listSecrets, revealSecret, upsertSecret } from "../vault/secrets";
-import { CredentialName, CredentialValue, IsoDateTime, TeamHeader } from "./store-schemas";
+import { AllowedHosts, CredentialName, CredentialValue, IsoDateTime, TeamHeader } from "./store-schemas";
 
 /**
  * Named secrets with runtime retrieval (seed 001, Optare's exact paths). API keys (app-level
@@ -15,6 +15,7 @@ export const UpsertSecretBody = z.strictObject({
   value: CredentialValue,
   scope: z.array(Label).max(20).optional().describe("Labels: the secret is revealed only to API keys carrying them all"),
   expiresAt: IsoDateTime.optional().describe("Past it the secret cannot be revealed or used (410 secret_expired)"),
+  allowedHosts: AllowedHosts.optional(),
 });
 const NameParams = z.object({ name: CredentialName });
 const AssignmentParams = NameParams.extend({ apiKeyId: idParam("key") });

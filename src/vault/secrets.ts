@@ -50,6 +50,7 @@ export interface SecretInput {
   value: string;
   scope?: string[] | undefined;
   expiresAt?: string | undefined;
+  allowedHosts?: string[] | undefined;
 }
 
 /**
@@ -62,6 +63,7 @@ export async function upsertSecret(ctx: KeyOrUserContext, input: SecretInput): P
   const { env, team } = ctx;
   const labels = JSON.stringify([...new Set(input.scope ?? [])]);
   const expiresAt = input.expiresAt ? new Date(input.expiresAt).toISOString() : null;
+  const allowedHosts = input.allowedHosts ? JSON.stringify(input.allowedHosts) : null;
   for (let attempt = 0; attempt < 3; attempt++) {
     const existing = await findOwned(ctx, input.name);
     if (existing) {
@@ -70,7 +72,7 @@ export async function upsertSecret(ctx: KeyOrUserContext, input: SecretInput): P
         fromVersion: existing.current_version,
         value: input.value,
         graceUntil: null,
-        set: { scope_labels: labels, expires_at: expiresAt, expiry_noted_at: null },
+        set: { scope_labels: labels, expires_at: expiresAt, expiry_noted_at: null, allowed_hosts: allowedHosts },
         audit: { action: "vault.secret.updated", targetType: "secret", metadata: { name: input.name } },
       });
       if (written) return { action: "updated", id: existing.id };
@@ -85,10 +87,10 @@ export async function upsertSecret(ctx: KeyOrUserContext, input: SecretInput): P
       await env.DB.batch([
         env.DB
           .prepare(
-            `INSERT INTO tokens (id, team_id, name, ciphertext, iv, key_version, created_at, kind, type, owner_type, owner_user_id, created_by_key_id, scope_labels, expires_at, updated_at)
+            `INSERT INTO tokens (id, team_id, name, ciphertext, iv, key_version, created_at, kind, type, owner_type, owner_user_id, created_by_key_id, scope_labels, expires_at, allowed_hosts)
              VALUES (?, ?, ?, ?, ?, ?, ?, 'secret', 'static', ?, ?, ?, ?, ?, ?)`,
           )
-          .bind(id, team.id, input.name, sealed.ciphertext, sealed.iv, sealed.keyVersion, at, isKey ? "app" : "user", isKey ? null : ctx.actor.id, isKey ? ctx.actor.id : null, labels, expiresAt, at),
+          .bind(id, team.id, input.name, sealed.ciphertext, sealed.iv, sealed.keyVersion, at, isKey ? "app" : "user", isKey ? null : ctx.actor.id, isKey ? ctx.actor.id : null, labels, expiresAt, allowedHosts),
         ...(isKey ? [env.DB.prepare("INSERT INTO secret_assignments (token_id, api_key_id, team_id, created_at) VALUES (?, ?, ?, ?)").bind(id, ctx.actor.id, team.id, at)] : []),
         auditStatement(env.DB, {
           teamId: team.id,
