@@ -121,11 +121,14 @@ CREATE TABLE IF NOT EXISTS tasks (
   updated_at       TEXT NOT NULL,
   started_at       TEXT,
   completed_at     TEXT,
+  -- How many times the task has been run: 1, plus one per POST /v1/tasks/:id/retry.
+  runs             INTEGER NOT NULL DEFAULT 1,
   -- JSON {tok_id: version} fixed at creation: every step of the task uses the same version.
   token_versions   TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_team ON tasks (team_id, id);
 CREATE INDEX IF NOT EXISTS tasks_team_status ON tasks (team_id, status, id);
+CREATE INDEX IF NOT EXISTS tasks_team_provider ON tasks (team_id, provider, id);
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_idempotency ON tasks (team_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS webhook_secrets (
@@ -134,7 +137,27 @@ CREATE TABLE IF NOT EXISTS webhook_secrets (
   ciphertext   TEXT NOT NULL,
   iv           TEXT NOT NULL,
   key_version  INTEGER NOT NULL,
-  created_at   TEXT NOT NULL
+  created_at   TEXT NOT NULL,
+  -- The secret replaced by the last rotation (sealed the same way); it keeps signing, beside
+  -- the current one, until previous_expires_at.
+  previous_ciphertext  TEXT,
+  previous_iv          TEXT,
+  previous_key_version INTEGER,
+  previous_expires_at  TEXT
+);
+
+-- One row per attempt of a task's main call (run: 1, plus one per retry of the whole task).
+-- Errors are the task's own redacted text; no secret is ever stored here.
+CREATE TABLE IF NOT EXISTS task_attempts (
+  task_id      TEXT NOT NULL REFERENCES tasks (id),
+  run          INTEGER NOT NULL,
+  attempt      INTEGER NOT NULL,
+  started_at   TEXT NOT NULL,
+  finished_at  TEXT,
+  duration_ms  INTEGER,
+  status_code  INTEGER,
+  error        TEXT,
+  PRIMARY KEY (task_id, run, attempt)
 );
 
 CREATE TABLE IF NOT EXISTS users (

@@ -32,6 +32,7 @@ import { resolutionSection } from "./sections/3-resolution.mjs";
 import { endToEndSection } from "./sections/4-end-to-end.mjs";
 import { rateLimiterSection } from "./sections/5-rate-limiter.mjs";
 import { memorySection } from "./sections/6-memory.mjs";
+import { fairnessSection } from "./sections/7-fairness.mjs";
 
 async function main() {
   const startedAt = new Date();
@@ -77,6 +78,7 @@ async function main() {
     const resolution = await resolutionSection(ctx);
     await endToEndSection(ctx);
     await rateLimiterSection(ctx, resolution);
+    await fairnessSection(ctx);
     memorySection(ctx);
 
     meta.totalSeconds = (performance.now() - benchStarted) / 1000;

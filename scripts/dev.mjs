@@ -4,6 +4,10 @@
 // applies pending migrations/ to the local D1 database, then runs `wrangler dev` (D1, the Durable
 // Objects and the queue all run locally). PORT (default 8787) and HOST are honoured;
 // TV_PERSIST_DIR moves local state elsewhere (the end-to-end tests use a temporary one).
+// Like production's cron (wrangler.toml [triggers]), the sweeper runs every minute: wrangler dev
+// never fires cron triggers by itself, so this script calls the scheduled handler through
+// `--test-scheduled` (GET /__scheduled) once the server is ready and then every
+// TV_SWEEP_INTERVAL_S seconds (default 60). Tasks stranded by a crash are recovered this way.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -57,6 +61,8 @@ const args = [
   wrangler, "dev", "--port", port, "--ip", host, "--show-interactive-dev-session=false",
   ...(process.env.TV_DEV_VARS ? ["--env-file", varsFile] : []),
   ...persistArgs,
+  // Exposes /__scheduled, through which the sweeper is run below.
+  "--test-scheduled",
 ];
 const child = spawn(process.execPath, args, { cwd: root, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
 let announced = false;
@@ -75,5 +81,29 @@ child.stdout.on("data", (chunk) => {
   }
 });
 child.stderr.on("data", (chunk) => process.stderr.write(chunk));
+
+const sweepEveryMs = Math.max(1, Number(process.env.TV_SWEEP_INTERVAL_S ?? 60)) * 1000;
+let sweeper;
+/** One run of the scheduled handler (the sweeper), as the "* * * * *" cron would. */
+async function sweep(base) {
+  try {
+    const res = await fetch(`${base}/__scheduled?cron=${encodeURIComponent("* * * * *")}`, { signal: AbortSignal.timeout(30_000) });
+    await res.text();
+    if (!res.ok) console.error(`[dev] sweeper run answered ${res.status}`);
+  } catch (error) {
+    console.error(`[dev] sweeper run failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+child.stdout.on("data", (chunk) => {
+  if (sweeper || !/Ready on/i.test(chunk.toString())) return;
+  const base = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+  // At once (tasks stranded by the previous run are picked up), then every minute.
+  void sweep(base);
+  sweeper = setInterval(() => void sweep(base), sweepEveryMs);
+  console.log(`[dev] the task sweeper runs every ${sweepEveryMs / 1000} s (production: the cron trigger)`);
+});
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
-child.on("exit", (code, signal) => process.exit(code ?? (signal ? 0 : 1)));
+child.on("exit", (code, signal) => {
+  clearInterval(sweeper);
+  process.exit(code ?? (signal ? 0 : 1));
+});

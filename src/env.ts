@@ -22,6 +22,8 @@ export interface Env {
   LEGACY_API_KEYS_BEFORE?: string;
   /** HMAC key for session tokens (JWTs) of the accounts API. */
   JWT_SECRET?: string;
+  /** "false" stops the deprecated X-Signature webhook header (sent by default for one release beside the Standard Webhooks headers). */
+  LEGACY_WEBHOOK_SIGNATURE?: string;
   /** "true" lets tasks target loopback/private addresses (local development only). */
   ALLOW_PRIVATE_TARGETS?: string;
 }

@@ -37,6 +37,7 @@ export const ERROR_CATALOG = {
   last_owner: { status: 409, message: "A team must keep at least one owner", description: "The change would leave the team without an owner" },
   idempotency_key_reused: { status: 409, message: "Idempotency-Key was already used with a different request body", description: "The same Idempotency-Key with another request; `taskId` names the first task" },
   task_not_cancellable: { status: 409, message: "Task cannot be cancelled", description: "The task already started or finished; `status` says where it is" },
+  task_not_retryable: { status: 409, message: "Task cannot be retried", description: "Only a failed (dead-lettered included) or timed-out task can be retried; `status` says where it is" },
   secret_expired: { status: 410, message: "Secret expired", description: "The secret or credential is past its `expiresAt`: it cannot be revealed, leased or used by a task" },
   lease_expired: { status: 410, message: "Lease expired or revoked", description: "Renewing a lease that has expired or was revoked" },
   payload_too_large: { status: 413, message: "Request body too large", description: "The body is over the route's limit; `limitBytes` says it" },

@@ -95,3 +95,11 @@ export const newId = {
   audit: () => `aud_${ulid()}`,
   request: () => `req_${ulid()}`,
 };
+
+/**
+ * The smallest id of a kind created at `time` (ms) or later: ids sort by creation time, so a
+ * time range is an id range (and uses the indexes that end in id).
+ */
+export function idTimeBound(prefix: string, time: number): string {
+  return `${prefix}_${encodeTime(Math.max(0, Math.floor(time)))}`;
+}

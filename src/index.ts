@@ -21,7 +21,8 @@ const app = createApp(routes);
 
 export default {
   fetch: app,
-  queue: (batch, env) => handleQueue(batch, env),
+  // Without a ctx (tests driving one batch by hand) every step is awaited to its end.
+  queue: (batch, env, ctx?: ExecutionContext) => handleQueue(batch, env, ctx),
   scheduled: async (_controller, env) => {
     await sweepStalledTasks(env);
     await sweepVault(env);

@@ -1,7 +1,16 @@
-/** The one table of plan limits (seed 002), used everywhere a limit applies. */
+/**
+ * The one table of plan limits (seed 002), used everywhere a limit applies.
+ *
+ * `maxParallelCalls`: the team's outbound task calls in flight at once (counted exactly by its
+ * gate, src/gate/in-flight.ts), so one team's hanging targets cannot hold every consumer. Sized
+ * so a team with healthy targets never feels it: a Free team may create 60 tasks a minute, and
+ * 5 slots run 300 one-second calls a minute; a Pro team 600, and 50 slots run 3,000. A team whose
+ * targets all hang at the plan's longest timeout still gets 5 x 60/30 = 10 (Free) and
+ * 50 x 60/120 = 25 (Pro) calls a minute through, and never more than its slots at once.
+ */
 export const PLANS = {
-  free: { rateLimitPerMinute: 60, maxApiKeys: 1, maxMembers: 2, maxWaitSeconds: 30 },
-  pro: { rateLimitPerMinute: 600, maxApiKeys: Infinity, maxMembers: Infinity, maxWaitSeconds: 120 },
+  free: { rateLimitPerMinute: 60, maxApiKeys: 1, maxMembers: 2, maxWaitSeconds: 30, maxParallelCalls: 5 },
+  pro: { rateLimitPerMinute: 600, maxApiKeys: Infinity, maxMembers: Infinity, maxWaitSeconds: 120, maxParallelCalls: 50 },
 } as const;
 
 export type Plan = keyof typeof PLANS;

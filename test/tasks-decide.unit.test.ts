@@ -246,8 +246,11 @@ describe("the completion webhook", () => {
 
 describe("the transition table", () => {
   const all = Object.values(TRANSITIONS);
-  it("never leaves a final status", () => {
-    for (const { from } of all) for (const status of from) expect(FINAL_STATUSES).not.toContain(status);
+  it("never leaves a final status, but for the retry a person asks for", () => {
+    const { reopen, ...automatic } = TRANSITIONS;
+    for (const { from } of Object.values(automatic)) for (const status of from) expect(FINAL_STATUSES).not.toContain(status);
+    // POST /v1/tasks/:id/retry (issue 16): only a failed or timed-out task, back to pending; completed and cancelled stay final.
+    expect(reopen).toEqual({ from: ["failed", "timeout"], to: ["pending"] });
   });
   it("lets every non-final status end", () => {
     const open = TASK_STATUSES.filter((s) => !FINAL_STATUSES.includes(s));

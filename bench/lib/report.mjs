@@ -83,5 +83,7 @@ export function problems(raw) {
       found.push(`end to end (${run.mode}): ${run.uniqueHits}/${run.tasks} tasks reached the target, ${run.createFailures} creations failed, D1 statuses ${JSON.stringify(run.finalStatuses)}`);
     }
   }
+  const fair = raw.fairness;
+  if (fair && fair.loaded.max - fair.idle.max >= 2000) found.push(`fairness: team B's first attempt took ${fair.loaded.max} ms with a noisy neighbour vs ${fair.idle.max} ms idle (target: within 2 s)`);
   return found;
 }

@@ -97,6 +97,12 @@ export async function startTarget() {
   };
 }
 
+/** wrangler.toml's compatibility_flags (the queue consumer depends on one). */
+function wranglerFlags() {
+  const line = /^compatibility_flags\s*=\s*(\[.*\])/m.exec(readFileSync(join(ROOT, "wrangler.toml"), "utf8"));
+  return line ? JSON.parse(line[1]) : [];
+}
+
 /** Miniflare with wrangler.toml's bindings (random secrets), the Worker and the bench Worker. */
 export function startMiniflare({ outDir, compatibilityDate }) {
   const bindings = {
@@ -126,12 +132,13 @@ export function startMiniflare({ outDir, compatibilityDate }) {
         modulesRoot: outDir,
         scriptPath: join(outDir, "index.js"),
         compatibilityDate,
+        compatibilityFlags: wranglerFlags(),
         bindings,
         d1Databases: { DB: "token-vault" },
         durableObjects: { TEAM_GATE: { className: "TeamGate", useSQLite: true }, LOGIN_THROTTLE: { className: "LoginThrottle", useSQLite: true } },
         queueProducers: { TASKS: { queueName: "token-vault-tasks" } },
         queueConsumers: {
-          "token-vault-tasks": { maxBatchSize: 10, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: "token-vault-tasks-dlq" },
+          "token-vault-tasks": { maxBatchSize: 5, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: "token-vault-tasks-dlq" },
           "token-vault-tasks-dlq": { maxBatchSize: 10, maxBatchTimeout: 5 },
         },
       },

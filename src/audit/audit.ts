@@ -1,48 +1,15 @@
 import type { KnownActor, TeamContext } from "../context";
 import { listPage, type PageQuery } from "../http/schemas";
 import { newId } from "../ids";
+import type { AuditAction } from "./actions";
+
+export { AUDIT_ACTIONS, type AuditAction } from "./actions";
 
 /**
  * The audit trail. Entries are written with prepared statements that callers put in the same
  * D1 batch as the change they record, so no change lands without its entry. Entries hold ids,
  * names and counts, never a secret value.
  */
-export const AUDIT_ACTIONS = [
-  "team.created",
-  "apikey.created",
-  "apikey.revoked",
-  "token.created",
-  "token.accessed",
-  "token.revoked",
-  "token.reencrypted",
-  "webhook_secret.rotated",
-  "member.added",
-  "member.removed",
-  "member.role_changed",
-  "invitation.created",
-  "invitation.accepted",
-  "invitation.revoked",
-  "plan.changed",
-  "login.failed",
-  "vault.secret.created",
-  "vault.secret.retrieved",
-  "vault.secret.updated",
-  "vault.secret.deleted",
-  "vault.secret.expired",
-  "vault.secret.assigned",
-  "vault.secret.unassigned",
-  "credential.created",
-  "credential.updated",
-  "credential.rotated",
-  "credential.deleted",
-  "credential.version_retired",
-  "lease.created",
-  "lease.renewed",
-  "lease.expired",
-  "lease.revoked",
-] as const;
-export type AuditAction = (typeof AUDIT_ACTIONS)[number];
-
 /** Who did it: any identified actor of a request context (context.ts). */
 export type Actor = KnownActor;
 
@@ -50,7 +17,7 @@ export interface AuditEntry {
   teamId: string;
   actor: Actor;
   action: AuditAction;
-  targetType: "team" | "api_key" | "token" | "user" | "invitation" | "secret" | "credential" | "lease";
+  targetType: "team" | "api_key" | "token" | "user" | "invitation" | "task" | "secret" | "credential" | "lease";
   targetId: string;
   requestId: string;
   metadata?: Record<string, string | number | boolean | null>;

@@ -6,8 +6,7 @@ import { base64ToBytes, bytesToBase64, timingSafeEqual, utf8 } from "../encoding
  * (`pbkdf2-sha256$<iterations>$<salt>$<hash>`) so it can be raised later and old hashes still verify.
  */
 export const PBKDF2_ITERATIONS = 100_000;
-export const MIN_PASSWORD_LENGTH = 10;
-export const MAX_PASSWORD_LENGTH = 256;
+export { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "./password-rules";
 
 async function derive(password: string, salt: Uint8Array, iterations: number): Promise<Uint8Array> {
   const key = await crypto.subtle.importKey("raw", utf8.encode(password), "PBKDF2", false, ["deriveBits"]);

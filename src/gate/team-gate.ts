@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { PLANS } from "../plans";
 import type { RateLimitDecision } from "../ratelimit/sliding-window";
+import { InFlightCalls, type SlotGrant } from "./in-flight";
 import { KeyCache, type GateKey } from "./key-cache";
 import { RequestWindow } from "./request-window";
 
@@ -35,18 +36,34 @@ export type GateStep = Admitted | LookupNeeded | null;
  * service depends on the gate and never the other way round. Use it through `gateFor()`
  * (client.ts), never through a hand-built stub.
  *
- * Room for more per-team counters that must be exact (e.g. in-flight outbound calls per team,
- * the plan's parallelism limit) is here: each is one more component beside `keys` and
- * `requests`, with its own RPC methods in the client.
+ * It also counts the team's in-flight outbound calls against the plan's parallelism limit
+ * (`calls`), so one team cannot hold every consumer. More per-team counters that must be exact
+ * are one more component beside these, with their own RPC methods in the client.
  */
 export class TeamGate extends DurableObject<Env> {
   private readonly keys: KeyCache;
   private readonly requests: RequestWindow;
+  private readonly calls: InFlightCalls;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.keys = new KeyCache(ctx.storage.sql);
     this.requests = new RequestWindow(ctx.storage);
+    this.calls = new InFlightCalls(ctx.storage.sql);
+  }
+
+  /** Takes one of the team's `limit` outbound-call slots for `holder`, for at most `leaseMs`. */
+  acquireCall(holder: string, limit: number, leaseMs: number): SlotGrant {
+    return this.calls.acquire(holder, limit, leaseMs, Date.now());
+  }
+
+  releaseCall(holder: string): void {
+    this.calls.release(holder);
+  }
+
+  /** The team's outbound calls in flight now (tests and diagnostics). */
+  callsInFlight(): number {
+    return this.calls.held(Date.now());
   }
 
   /** Counts one request of the team against `limit` per minute. */

@@ -11,32 +11,78 @@ import { ack, type Delivery, type QueueMessage } from "./messages";
 export const DEAD_LETTER_QUEUE = "token-vault-tasks-dlq";
 
 /**
- * Queue consumer: each message is one step of a task (execute, poll, webhook). Every message
- * is acked or retried on its own, as its step says; an unexpected error retries with a delay,
- * and a message that keeps failing reaches the dead-letter queue, whose consumer marks its
- * task failed.
+ * How long a step may hold its message before the consumer lets go of it. Outcomes of a batch
+ * reach the queue only when the handler returns (the local queue also runs one batch at a
+ * time), so a step still running after this is handed off: its message is acked, the step
+ * finishes under waitUntil, and what it asks of the message is done by sending a new one.
+ * Its task is not at risk meanwhile: the claim's lease in D1 (and the gate slot's) expire if
+ * this consumer dies, and the sweeper picks the task up again.
  */
-export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Env): Promise<void> {
+export const HANDOFF_MS = 1000;
+
+/**
+ * Queue consumer: each message is one step of a task (execute, poll, webhook). Every message
+ * is acked or retried on its own, as soon as its step says (inside its own promise); an
+ * unexpected error retries with a delay, and a message that keeps failing reaches the
+ * dead-letter queue, whose consumer marks its task failed. A slow step never holds back its
+ * batch: past HANDOFF_MS it continues detached (see above), so one team's hanging target does
+ * not delay another team's message (issue 9, finding 3).
+ */
+export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Env, ctx?: Pick<ExecutionContext, "waitUntil">): Promise<void> {
   const deadLetters = batch.queue === DEAD_LETTER_QUEUE;
   await Promise.all(
     batch.messages.map(async (message) => {
-      try {
-        const delivery = deadLetters ? await handleDeadLetter(env, message.body) : await runStep(env, message.body);
-        if (delivery.action === "retry") message.retry({ delaySeconds: delivery.delaySeconds });
-        else message.ack();
-      } catch (error) {
-        log.error("queue_step_failed", {
-          queue: batch.queue,
-          messageId: message.id,
-          type: message.body?.type,
-          taskId: message.body?.taskId,
-          attempts: message.attempts,
-          errorName: error instanceof Error ? error.name : typeof error,
-        });
+      const step = deadLetters ? handleDeadLetter(env, message.body) : runStep(env, message.body);
+      const settled = await settleWithin(step, ctx ? HANDOFF_MS : Infinity);
+      if (settled === "pending") {
+        message.ack();
+        ctx?.waitUntil(
+          step.then(
+            (delivery) => (delivery.action === "retry" ? env.TASKS.send(message.body, { delaySeconds: delivery.delaySeconds }) : undefined),
+            // The step released its task (or left it to its lease): the sweeper sends it on again.
+            (error: unknown) => logFailure(batch.queue, message, error, true),
+          ),
+        );
+      } else if ("error" in settled) {
+        logFailure(batch.queue, message, settled.error, false);
         message.retry({ delaySeconds: Math.min(300, 2 ** message.attempts) });
+      } else if (settled.delivery.action === "retry") {
+        message.retry({ delaySeconds: settled.delivery.delaySeconds });
+      } else {
+        message.ack();
       }
     }),
   );
+}
+
+type Settled = { delivery: Delivery } | { error: unknown } | "pending";
+
+/** The step's outcome if it settles within `ms`, else "pending" (the step keeps running). */
+async function settleWithin(step: Promise<Delivery>, ms: number): Promise<Settled> {
+  const outcome = step.then(
+    (delivery): Settled => ({ delivery }),
+    (error: unknown): Settled => ({ error }),
+  );
+  if (ms === Infinity) return outcome;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<Settled>((resolve) => (timer = setTimeout(() => resolve("pending"), ms)));
+  try {
+    return await Promise.race([outcome, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function logFailure(queue: string, message: Message<QueueMessage>, error: unknown, detached: boolean): void {
+  log.error("queue_step_failed", {
+    queue,
+    messageId: message.id,
+    type: message.body?.type,
+    taskId: message.body?.taskId,
+    attempts: message.attempts,
+    detached,
+    errorName: error instanceof Error ? error.name : typeof error,
+  });
 }
 
 function runStep(env: Env, body: QueueMessage): Promise<Delivery> {
@@ -57,7 +103,12 @@ async function handleDeadLetter(env: Env, body: QueueMessage): Promise<Delivery>
   const row = body?.taskId ? await env.DB.prepare("SELECT * FROM tasks WHERE id = ?").bind(body.taskId).first<TaskRow>() : null;
   if (!row) return ack();
   if (body.type === "webhook.deliver") await deadLetterWebhook(env, row.id);
-  else await apply(env, row, onDeadLetter());
+  else {
+    const step = onDeadLetter();
+    // A task that died mid-attempt: its open attempt ends with the task's error.
+    const ended = row.status === "processing" ? { run: row.runs, attempt: row.attempts, statusCode: null, error: step.error } : undefined;
+    await apply(env, row, step, ended);
+  }
   log.warn("dead_letter", { taskId: row.id, type: body.type });
   return ack();
 }

@@ -1,39 +1,34 @@
-import { z } from "zod";
-import { ALL_SCOPES, DEFAULT_SCOPES } from "../auth/scopes";
+import {
+  AcceptBody,
+  AddMemberBody,
+  AddMemberResponse,
+  ApiKeyList,
+  ApiKeyParams,
+  ApiKeyResponse,
+  CancelledInvitation,
+  ChangeRoleBody,
+  CreatedKey,
+  CreateKeyBody,
+  InvitationParams,
+  LoginBody,
+  LoginResponse,
+  LogoutResponse,
+  MemberList,
+  MemberParams,
+  MemberResponse,
+  MyTeamList,
+  MyTeamResponse,
+  SignupBody,
+  SignupResponse,
+  TeamParams,
+} from "../api/accounts";
+import { DEFAULT_SCOPES } from "../auth/scopes";
 import { login, logout, signup } from "../auth/sessions";
-import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from "../auth/passwords";
 import { AppError } from "../errors";
 import { json } from "../http/errors";
 import { defineRoute } from "../http/route";
-import { idParam, isoDate } from "../http/schemas";
-import { acceptInvitation, addMember, cancelInvitation, changeRole, listMembers, myTeams, removeMember, requireRole, ROLES, teamForMember } from "../teams/members";
+import { acceptInvitation, addMember, cancelInvitation, changeRole, listMembers, myTeams, removeMember, requireRole, teamForMember } from "../teams/members";
 import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from "../teams/teams";
-import { ApiKey, ApiKeyParams, Team, TeamParams } from "./schemas";
-
-export const Email = z.email().max(254);
-export const Password = z
-  .string()
-  .min(MIN_PASSWORD_LENGTH, `password must be at least ${MIN_PASSWORD_LENGTH} characters`)
-  .max(MAX_PASSWORD_LENGTH, `password must be at most ${MAX_PASSWORD_LENGTH} characters`);
-export const SignupBody = z.strictObject({ email: Email, password: Password, teamName: z.string().trim().min(1).max(100) });
-export const LoginBody = z.strictObject({ email: z.string().min(1).max(254), password: z.string().min(1).max(MAX_PASSWORD_LENGTH) });
-export const MemberParams = TeamParams.extend({ userId: idParam("usr") });
-export const InvitationParams = TeamParams.extend({ invitationId: idParam("inv") });
-export const AddMemberBody = z.strictObject({ email: Email, role: z.enum(ROLES).default("member") });
-export const ChangeRoleBody = z.strictObject({ role: z.enum(ROLES) });
-export const AcceptBody = z.strictObject({ token: z.string().min(1).max(200) });
-export const CreateKeyBody = z.strictObject({
-  name: z.string().trim().min(1).max(100),
-  scopes: z.array(z.enum(ALL_SCOPES)).min(1).max(ALL_SCOPES.length).optional().describe("Defaults to every scope but secrets:reveal, which must be asked for"),
-  labels: z.array(z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,63}$/, "labels are lowercase letters, digits and _.:- (at most 64)")).max(20).optional().describe("Scope labels (e.g. [\"payments\"]) for named secrets with a scope"),
-});
-
-const User = z.object({ id: z.string(), email: z.string(), createdAt: isoDate }).meta({ id: "User" });
-const Member = z.object({ userId: z.string(), email: z.string(), role: z.enum(ROLES), createdAt: isoDate }).meta({ id: "Member" });
-const Invitation = z.object({ id: z.string(), email: z.string(), role: z.enum(ROLES), createdAt: isoDate, expiresAt: isoDate }).meta({ id: "Invitation" });
-const MyTeam = Team.extend({ role: z.enum(ROLES) });
-export const SignupResponse = z.object({ user: User, team: Team, token: z.string().describe("Session JWT (HS256, 1 hour)") });
-export type SignupResponse = z.infer<typeof SignupResponse>;
 
 export const accountRoutes = [
   defineRoute({
@@ -54,7 +49,7 @@ export const accountRoutes = [
     summary: "Exchange email and password for a session token (rate limited per email and per client address)",
     auth: "none",
     body: LoginBody,
-    responses: { 200: { description: "Session token", schema: z.object({ token: z.string() }) } },
+    responses: { 200: { description: "Session token", schema: LoginResponse } },
     errors: ["too_many_attempts", "invalid_credentials", "not_configured"],
     handler: async ({ ctx, body }) => json(await login(ctx, body)),
   }),
@@ -64,7 +59,7 @@ export const accountRoutes = [
     tag: "Accounts",
     summary: "End every session of the user (all earlier tokens are refused)",
     auth: "user",
-    responses: { 200: { description: "Logged out", schema: z.object({ loggedOut: z.literal(true) }) } },
+    responses: { 200: { description: "Logged out", schema: LogoutResponse } },
     handler: async ({ ctx }) => {
       await logout(ctx);
       return json({ loggedOut: true });
@@ -76,7 +71,7 @@ export const accountRoutes = [
     tag: "Teams",
     summary: "The teams I belong to, with my role",
     auth: "user",
-    responses: { 200: { description: "Teams", schema: z.object({ teams: z.array(MyTeam) }) } },
+    responses: { 200: { description: "Teams", schema: MyTeamList } },
     handler: async ({ ctx }) => json({ teams: await myTeams(ctx) }),
   }),
   defineRoute({
@@ -86,7 +81,7 @@ export const accountRoutes = [
     summary: "A team I belong to",
     auth: "user",
     params: TeamParams,
-    responses: { 200: { description: "The team", schema: z.object({ team: MyTeam }) } },
+    responses: { 200: { description: "The team", schema: MyTeamResponse } },
     errors: ["access_denied", "not_found"],
     handler: async ({ ctx, params }) => json({ team: await teamForMember(ctx, params.teamId) }),
   }),
@@ -97,7 +92,7 @@ export const accountRoutes = [
     summary: "Members and pending invitations",
     auth: "user",
     params: TeamParams,
-    responses: { 200: { description: "Members", schema: z.object({ members: z.array(Member), invitations: z.array(Invitation) }) } },
+    responses: { 200: { description: "Members", schema: MemberList } },
     errors: ["access_denied"],
     handler: async ({ ctx, params }) => json(await listMembers(ctx, params.teamId)),
   }),
@@ -112,7 +107,7 @@ export const accountRoutes = [
     responses: {
       201: {
         description: "Added, or invited",
-        schema: z.union([z.object({ member: Member }), z.object({ invitation: Invitation, acceptToken: z.string().describe("Shown only here") })]),
+        schema: AddMemberResponse,
       },
     },
     errors: ["access_denied", "insufficient_role", "not_found", "already_member", "invitation_pending", "plan_limit_reached"],
@@ -126,7 +121,7 @@ export const accountRoutes = [
     auth: "user",
     params: MemberParams,
     body: ChangeRoleBody,
-    responses: { 200: { description: "Changed", schema: z.object({ member: Member }) } },
+    responses: { 200: { description: "Changed", schema: MemberResponse } },
     errors: ["access_denied", "insufficient_role", "not_found", "last_owner"],
     handler: async ({ ctx, params, body }) => json(await changeRole(ctx, params.teamId, params.userId, body.role)),
   }),
@@ -137,7 +132,7 @@ export const accountRoutes = [
     summary: "Remove a member, or leave (the last owner cannot be removed)",
     auth: "user",
     params: MemberParams,
-    responses: { 200: { description: "Removed", schema: z.object({ member: Member }) } },
+    responses: { 200: { description: "Removed", schema: MemberResponse } },
     errors: ["access_denied", "insufficient_role", "not_found", "last_owner"],
     handler: async ({ ctx, params }) => json(await removeMember(ctx, params.teamId, params.userId)),
   }),
@@ -148,7 +143,7 @@ export const accountRoutes = [
     summary: "Withdraw a pending invitation (owner/admin); its seat frees at once",
     auth: "user",
     params: InvitationParams,
-    responses: { 200: { description: "Withdrawn", schema: z.object({ cancelled: z.literal(true) }) } },
+    responses: { 200: { description: "Withdrawn", schema: CancelledInvitation } },
     errors: ["access_denied", "insufficient_role", "not_found"],
     handler: async ({ ctx, params }) => json(await cancelInvitation(ctx, params.teamId, params.invitationId)),
   }),
@@ -159,7 +154,7 @@ export const accountRoutes = [
     summary: "Accept an invitation sent to my email",
     auth: "user",
     body: AcceptBody,
-    responses: { 200: { description: "Joined", schema: z.object({ team: MyTeam }) } },
+    responses: { 200: { description: "Joined", schema: MyTeamResponse } },
     errors: ["not_found", "access_denied"],
     handler: async ({ ctx, body }) => json(await acceptInvitation(ctx, body.token)),
   }),
@@ -171,7 +166,7 @@ export const accountRoutes = [
     auth: "user",
     params: TeamParams,
     body: CreateKeyBody,
-    responses: { 201: { description: "Created", schema: z.object({ apiKey: ApiKey, key: z.string() }) } },
+    responses: { 201: { description: "Created", schema: CreatedKey } },
     errors: ["access_denied", "insufficient_role", "not_found", "plan_limit_reached"],
     handler: async ({ ctx, params, body }) => {
       await requireRole(ctx, params.teamId, "admin");
@@ -185,7 +180,7 @@ export const accountRoutes = [
     summary: "The team's API keys (metadata only)",
     auth: "user",
     params: TeamParams,
-    responses: { 200: { description: "API keys", schema: z.object({ apiKeys: z.array(ApiKey) }) } },
+    responses: { 200: { description: "API keys", schema: ApiKeyList } },
     errors: ["access_denied"],
     handler: async ({ ctx, params }) => {
       await requireRole(ctx, params.teamId, "member");
@@ -199,7 +194,7 @@ export const accountRoutes = [
     summary: "Revoke an API key (owner/admin of its team); refused from the next request on",
     auth: "user",
     params: ApiKeyParams,
-    responses: { 200: { description: "Revoked", schema: z.object({ apiKey: ApiKey }) } },
+    responses: { 200: { description: "Revoked", schema: ApiKeyResponse } },
     errors: ["access_denied", "insufficient_role", "not_found"],
     handler: async ({ ctx, params }) => {
       const key = await getApiKey(ctx, params.keyId);

@@ -4,7 +4,7 @@ import { defineRoute } from "../http/route";
 import { PLAN_NAMES } from "../plans";
 import { changePlan, createApiKey, createTeam, getTeam, listApiKeys, revokeApiKey, teamView } from "../teams/teams";
 import { reencryptBatch, vaultStatus } from "../vault/reencrypt";
-import { ApiKey, ApiKeyParams, Team, TeamParams } from "./schemas";
+import { ApiKey, ApiKeyParams, Team, TeamParams } from "../api/accounts";
 
 export const CreateTeamBody = z.strictObject({
   name: z.string().trim().min(1).max(100),

@@ -1,18 +1,11 @@
-import { z } from "zod";
 import { json } from "../http/errors";
 import { defineRoute } from "../http/route";
-import { isoDate } from "../http/schemas";
+import { RotateQuery, WebhookSecret } from "../api/webhooks";
 import { rotateWebhookSecret, webhookSecret } from "../webhooks/secret";
 
-export const WebhookSecret = z
-  .object({
-    secret: z.string().describe("whsec_...: the HMAC-SHA256 key for X-Signature"),
-    createdAt: isoDate,
-    signatureHeader: z.string(),
-  })
-  .meta({ id: "WebhookSecret" });
-
-const FORMAT = "X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")>";
+const FORMAT = 'Standard Webhooks: webhook-signature: v1,<base64 HMAC-SHA256(base64-decoded secret after whsec_, "<webhook-id>.<webhook-timestamp>.<raw body>")>, space-separated during a rotation';
+const LEGACY_FORMAT = "X-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, \"<t>.<raw body>\")>";
+const formats = { signatureHeader: FORMAT, legacySignatureHeader: LEGACY_FORMAT };
 
 export const webhookRoutes = [
   defineRoute({
@@ -24,17 +17,18 @@ export const webhookRoutes = [
     scope: "tasks:write",
     responses: { 200: { description: "The signing secret", schema: WebhookSecret } },
     errors: ["not_configured"],
-    handler: async ({ ctx }) => json({ ...(await webhookSecret(ctx)), signatureHeader: FORMAT }),
+    handler: async ({ ctx }) => json({ ...(await webhookSecret(ctx)), ...formats }),
   }),
   defineRoute({
     method: "POST",
     path: "/v1/webhooks/secret/rotate",
     tag: "Webhooks",
-    summary: "Replace the webhook signing secret; later deliveries use the new one",
+    summary: "Replace the webhook signing secret; the replaced one keeps signing for `gracePeriod` seconds (default 24 h)",
     auth: "apiKey",
     scope: "tasks:write",
+    query: RotateQuery,
     responses: { 200: { description: "The new signing secret", schema: WebhookSecret } },
     errors: ["not_configured"],
-    handler: async ({ ctx }) => json({ ...(await rotateWebhookSecret(ctx)), signatureHeader: FORMAT }),
+    handler: async ({ ctx, query }) => json({ ...(await rotateWebhookSecret(ctx, query.gracePeriod)), ...formats }),
   }),
 ];

@@ -125,6 +125,22 @@ function startPolling(config: PollConfig, submit: TaskResult, body: string, now:
   return { step: "startPolling", afterSeconds: config.interval, state, result: submit };
 }
 
+/** What the attempt log keeps of an attempt that ended (errors as redacted as the task's own). */
+export type AttemptEnd = { statusCode: number | null; error: string | null };
+
+/** The attempt's entry in the task's history, from what happened and what was decided. */
+export function attemptEnd(outcome: AttemptOutcome, step: Finish | Retry | StartPolling): AttemptEnd {
+  return {
+    statusCode: outcome.kind === "response" ? outcome.result.statusCode : null,
+    error: step.step === "startPolling" ? null : step.error,
+  };
+}
+
+/** POST /v1/tasks/:id/retry: a failed (dead-lettered included) or timed-out task runs again, as a new run of the same task. */
+export function onRetryRequest(task: Pick<TaskState, "status">): { step: "reopen" } | { step: "refuse"; status: TaskStatus } {
+  return task.status === "failed" || task.status === "timeout" ? { step: "reopen" } : { step: "refuse", status: task.status };
+}
+
 /** A message that kept failing reached the dead-letter queue. */
 export function onDeadLetter(): Finish {
   return finish("failed", "Task could not be processed (message dead-lettered after repeated errors)", null);

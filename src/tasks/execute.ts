@@ -1,16 +1,18 @@
 import type { Env } from "../env";
 import { taskContext } from "../context";
+import { gateFor } from "../gate/client";
+import { PLANS, type Plan } from "../plans";
 import { ack, type Delivery } from "../queue/messages";
 import { VaultDecryptError } from "../vault/cipher";
 import { resolveReferences, TokenUnavailableError, type Resolved } from "../vault/tokens";
 import { urlAllowedFor } from "../vault/hosts";
-import { afterAttempt, onClaimLost, onDelivery, type AttemptOutcome, type CallObservation } from "./decide";
+import { afterAttempt, attemptEnd, onClaimLost, onDelivery, type AttemptOutcome, type CallObservation } from "./decide";
 import { redact, storedBody } from "../outbound/redact";
 import { callOut, type CallOutcome } from "./http-call";
 import type { TaskRow } from "./model";
 import { credentialHeaderNames, referencesIn, substitute } from "./references";
 import { allowPrivateTargets } from "./service";
-import { apply, claim, release } from "./transitions";
+import { apply, claim, deferBusy, leaseSeconds, release } from "./transitions";
 
 /**
  * Executes a task's main call from a task.execute message: gathers what happens, asks
@@ -18,10 +20,13 @@ import { apply, claim, release } from "./transitions";
  * task's status, so a redelivered message for a task that moved on is a no-op. Plaintext
  * credentials live only inside one attempt: resolved, used for the call, dropped.
  */
-export type TaskWithTeam = TaskRow & { key_salt: string };
+export type TaskWithTeam = TaskRow & { key_salt: string; plan: Plan };
+
+/** Seconds a task over its team's parallelism limit waits before its execution is tried again. */
+export const BUSY_RETRY_SECONDS = 2;
 
 export async function loadForExecution(env: Env, taskId: string): Promise<TaskWithTeam | null> {
-  return env.DB.prepare("SELECT t.*, tm.key_salt FROM tasks t JOIN teams tm ON tm.id = t.team_id WHERE t.id = ?").bind(taskId).first<TaskWithTeam>();
+  return env.DB.prepare("SELECT t.*, tm.key_salt, tm.plan FROM tasks t JOIN teams tm ON tm.id = t.team_id WHERE t.id = ?").bind(taskId).first<TaskWithTeam>();
 }
 
 /** The task resolves its references as itself, on behalf of the key that created it. */
@@ -48,16 +53,31 @@ export async function executeTask(env: Env, taskId: string): Promise<Delivery> {
   if (!row) return ack();
   const arrival = onDelivery(row, Date.now());
   if (arrival.step !== "claim") return apply(env, row, arrival);
-  const attempts = await claim(env, row, new Date());
-  if (attempts === null) return apply(env, row, onClaimLost(row, Date.now()));
-  const task = { ...row, status: "processing" as const, attempts };
+  // One of the team's call slots first (the plan's parallelism limit), before the claim: a task
+  // that finds none is tried again shortly, with no attempt counted and no queue retry spent.
+  const gate = gateFor(env, row.team_id);
+  const holder = `${row.id}:${crypto.randomUUID()}`;
+  const slot = await gate.acquireCall(holder, PLANS[row.plan].maxParallelCalls, leaseSeconds(row) * 1000);
+  if (!slot.granted) {
+    await deferBusy(env, row, BUSY_RETRY_SECONDS);
+    return ack();
+  }
   try {
-    const outcome = await attempt(env, task);
-    return await apply(env, task, afterAttempt(task, outcome, Date.now()));
-  } catch (error) {
-    // Hand the task back so a redelivery (or the sweeper) can run it; the queue retries the message.
-    await release(env, taskId);
-    throw error;
+    const startedAt = new Date();
+    const claimed = await claim(env, row, startedAt);
+    if (claimed === null) return await apply(env, row, onClaimLost(row, Date.now()));
+    const task = { ...row, status: "processing" as const, attempts: claimed.attempt, runs: claimed.run };
+    try {
+      const outcome = await attempt(env, task);
+      const step = afterAttempt(task, outcome, Date.now());
+      return await apply(env, task, step, { ...attemptEnd(outcome, step), run: claimed.run, attempt: claimed.attempt, startedAt });
+    } catch (error) {
+      // Hand the task back so a redelivery (or the sweeper) can run it; the queue retries the message.
+      await release(env, taskId);
+      throw error;
+    }
+  } finally {
+    await gate.releaseCall(holder);
   }
 }
 

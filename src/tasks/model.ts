@@ -56,9 +56,37 @@ export interface TaskRow {
   updated_at: string;
   started_at: string | null;
   completed_at: string | null;
+  /** 1, plus one per POST /v1/tasks/:id/retry; `attempts` counts within the current run. */
+  runs: number;
   /** JSON {tok_id: version}: the versions fixed at creation (null: no references, or a task from before versions). */
   token_versions: string | null;
 }
+
+/** A row of task_attempts: one attempt of the task's main call. */
+export interface AttemptRow {
+  task_id: string;
+  run: number;
+  attempt: number;
+  started_at: string;
+  finished_at: string | null;
+  duration_ms: number | null;
+  status_code: number | null;
+  error: string | null;
+}
+
+/** An attempt as the API shows it (`finishedAt` null: still running, or abandoned by a consumer that stopped). */
+export function attemptView(row: AttemptRow) {
+  return {
+    run: row.run,
+    attempt: row.attempt,
+    startedAt: row.started_at,
+    finishedAt: row.finished_at,
+    durationMs: row.duration_ms,
+    statusCode: row.status_code,
+    error: row.error,
+  };
+}
+export type AttemptView = ReturnType<typeof attemptView>;
 
 export function taskView(row: TaskRow) {
   const result = row.result ? (JSON.parse(row.result) as TaskResult) : null;

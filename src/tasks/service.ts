@@ -3,14 +3,15 @@ import { sha256Hex } from "../encoding";
 import type { Env } from "../env";
 import { AppError } from "../errors";
 import { listPage, type PageQuery } from "../http/schemas";
-import { newId } from "../ids";
+import { idTimeBound, newId } from "../ids";
+import { log } from "../log";
 import { PLANS } from "../plans";
-import { delayFor } from "./decide";
-import { isFinal, taskSummary, taskView, type RetryBackoff, type TaskRow, type TaskStatus } from "./model";
+import { delayFor, onRetryRequest } from "./decide";
+import { attemptView, isFinal, taskSummary, taskView, type AttemptRow, type RetryBackoff, type TaskRow, type TaskStatus } from "./model";
 import { effectivePollConfig, type PollConfig } from "./providers";
 import { malformedReferences, referencesIn } from "./references";
 import { checkOutboundUrl } from "../outbound/url-policy";
-import { cancel, queueExecution, releaseIdempotencyKey } from "./transitions";
+import { cancel, queueExecution, releaseIdempotencyKey, reopen } from "./transitions";
 import { parseAllowedHosts, urlAllowedFor } from "../vault/hosts";
 import { isExpired, NOT_EXPIRED, USABLE_BY_KEY } from "../vault/store";
 
@@ -98,6 +99,7 @@ export async function createTask(ctx: ApiKeyContext, input: NewTask, idempotency
     updated_at: at,
     started_at: null,
     completed_at: null,
+    runs: 1,
     token_versions: null,
   };
   try {
@@ -203,6 +205,16 @@ async function checkReferences(db: D1Database, row: TaskRow, refs: string[]): Pr
   return bound.map((r) => r.id);
 }
 
+/** Unknown, revoked and other teams' references alike (ids cannot be probed). */
+async function unavailableReferences(db: D1Database, teamId: string, refs: string[]): Promise<string[]> {
+  const { results } = await db
+    .prepare(`SELECT id FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id IN (${refs.map(() => "?").join(", ")})`)
+    .bind(teamId, ...refs)
+    .all<{ id: string }>();
+  const active = new Set(results.map((r) => r.id));
+  return refs.filter((r) => !active.has(r));
+}
+
 export async function loadTask(ctx: TeamContext, id: string): Promise<TaskRow> {
   const row = await ctx.env.DB.prepare("SELECT * FROM tasks WHERE id = ?").bind(id).first<TaskRow>();
   if (!row) throw new AppError("not_found", "Task not found");
@@ -222,10 +234,96 @@ export async function waitForTask(ctx: TeamContext, id: string, waitSeconds: num
   return row;
 }
 
-export async function listTasks(ctx: TeamContext, page: PageQuery & { status?: TaskStatus | undefined }) {
-  const { items, pagination } = await listPage<TaskRow>(ctx.env.DB, { table: "tasks", filters: { team_id: ctx.team.id, status: page.status } }, page);
+/** The task with its attempts (every run, oldest first), read in one batch. */
+export async function loadTaskWithHistory(ctx: TeamContext, id: string) {
+  const [task, attempts] = await ctx.env.DB.batch<TaskRow | AttemptRow>([
+    ctx.env.DB.prepare("SELECT * FROM tasks WHERE id = ?").bind(id),
+    ctx.env.DB.prepare("SELECT a.* FROM task_attempts a JOIN tasks t ON t.id = a.task_id WHERE a.task_id = ? AND t.team_id = ? ORDER BY a.run, a.attempt").bind(id, ctx.team.id),
+  ]);
+  const row = task?.results[0] as TaskRow | undefined;
+  if (!row) throw new AppError("not_found", "Task not found");
+  if (row.team_id !== ctx.team.id) throw new AppError("access_denied");
+  return detailView(row, (attempts?.results ?? []) as AttemptRow[]);
+}
+
+/** GET /v1/tasks/:id: the task view plus its runs and every attempt (`attempts` stays the current run's count). */
+function detailView(row: TaskRow, attempts: AttemptRow[]) {
+  return { ...taskView(row), runs: row.runs, attemptHistory: attempts.map(attemptView) };
+}
+
+/** Long-poll variant of loadTaskWithHistory: the history is read once, at the end of the wait. */
+export async function waitForTaskWithHistory(ctx: TeamContext, id: string, waitSeconds: number) {
+  await waitForTask(ctx, id, waitSeconds);
+  return loadTaskWithHistory(ctx, id);
+}
+
+export interface TaskFilters {
+  status?: TaskStatus | undefined;
+  provider?: string | undefined;
+  /** ISO date-times: created at or after, and strictly before. */
+  createdAfter?: string | undefined;
+  createdBefore?: string | undefined;
+}
+
+/**
+ * The team's tasks, newest first, filtered. The time range is bounded on the id too (ids sort
+ * by creation time; a second of slack either side for clocks), so every filter is a range of
+ * an index: (team_id, id), (team_id, status, id) or (team_id, provider, id).
+ */
+export async function listTasks(ctx: TeamContext, page: PageQuery & TaskFilters) {
+  const where: string[] = [];
+  const args: string[] = [];
+  if (page.createdAfter) {
+    const after = Date.parse(page.createdAfter);
+    where.push("id >= ?", "created_at >= ?");
+    args.push(idTimeBound("task", after - 1000), new Date(after).toISOString());
+  }
+  if (page.createdBefore) {
+    const before = Date.parse(page.createdBefore);
+    where.push("id < ?", "created_at < ?");
+    args.push(idTimeBound("task", before + 1000), new Date(before).toISOString());
+  }
+  const { items, pagination } = await listPage<TaskRow>(
+    ctx.env.DB,
+    { table: "tasks", filters: { team_id: ctx.team.id, status: page.status, provider: page.provider }, ...(where.length > 0 ? { where: where.join(" AND "), whereArgs: args } : {}) },
+    page,
+  );
   return { tasks: items.map(taskSummary), pagination };
 }
+
+/**
+ * POST /v1/tasks/:id/retry: runs a failed (dead-lettered included) or timed-out task again as
+ * a new run of the same task, its attempt history kept. Everything is checked again as at
+ * creation: the URL policy (target and webhook) and that every tok_ reference is still an
+ * active token of the team (in the guarded update itself).
+ */
+export async function retryTask(ctx: TeamContext, id: string) {
+  const { env } = ctx;
+  const row = await loadTask(ctx, id);
+  const decision = onRetryRequest(row);
+  if (decision.step === "refuse") throw notRetryable(decision.status);
+  checkUrl(env, "targetUrl", row.target_url);
+  if (row.on_complete_url) checkUrl(env, "onCompleteUrl", row.on_complete_url);
+  const refs = referencesIn(JSON.parse(row.headers) as Record<string, string>);
+  const reopened = await reopen(env.DB, row, refs, { actor: ctx.actor, requestId: ctx.requestId, metadata: { fromStatus: row.status, run: row.runs + 1 } });
+  if (!reopened) {
+    // Another request moved it first, or a reference is gone: say which.
+    const now = await loadTask(ctx, id);
+    if (onRetryRequest(now).step === "refuse" || refs.length === 0) throw notRetryable(now.status);
+    const bad = await unavailableReferences(env.DB, ctx.team.id, refs);
+    throw new AppError("token_unavailable", `Unknown or revoked token reference: ${bad.join(", ")}`, { invalidReferences: bad });
+  }
+  try {
+    await queueExecution(env, reopened, 0);
+  } catch (error) {
+    // The task is stored as pending and due: the sweeper re-sends its message within minutes.
+    log.warn("task_retry_queue_failed", { taskId: id, errorName: error instanceof Error ? error.name : typeof error });
+  }
+  return loadTaskWithHistory(ctx, id);
+}
+
+const notRetryable = (status: TaskStatus) =>
+  new AppError("task_not_retryable", `Task cannot be retried in status ${status}: only failed or timed-out tasks can`, { status });
 
 /**
  * Only a task that has not started can be cancelled (transitions.ts has the rule). The guarded

@@ -10,14 +10,22 @@ import { requeueStalled } from "./transitions";
  * message sent here for a task that is in fact fine does nothing.
  */
 const GRACE_SECONDS = 300;
+/**
+ * A due task nobody has touched for this long has lost its message (a crash between the D1
+ * write and the send, or a local queue that died with the process): with the cron every minute,
+ * such a task is sent again within 30-90 s. A task waiting for its team's call slot is touched
+ * at every turn (transitions.deferBusy), so a busy team's backlog is not duplicated.
+ */
+export const LOST_RUN_SECONDS = 30;
 const BATCH = 100;
 
 export async function sweepStalledTasks(env: Env, now = Date.now()): Promise<number> {
   const at = new Date(now).toISOString();
   const stale = new Date(now - GRACE_SECONDS * 1000).toISOString();
+  const lost = new Date(now - LOST_RUN_SECONDS * 1000).toISOString();
   const [lostRuns, expiredLeases, stalledPolls, pendingWebhooks] = await env.DB.batch<{ id: string; team_id: string; polls: number | null }>([
-    // Due long ago but never picked up.
-    env.DB.prepare("SELECT id, team_id, NULL AS polls FROM tasks WHERE status IN ('pending', 'delayed') AND run_at < ? AND updated_at < ? LIMIT ?").bind(stale, stale, BATCH),
+    // Due a while ago but never picked up.
+    env.DB.prepare("SELECT id, team_id, NULL AS polls FROM tasks WHERE status IN ('pending', 'delayed') AND run_at < ? AND updated_at < ? LIMIT ?").bind(lost, lost, BATCH),
     // Claimed by a consumer that never finished.
     env.DB.prepare("SELECT id, team_id, NULL AS polls FROM tasks WHERE status = 'processing' AND lease_until < ? LIMIT ?").bind(at, BATCH),
     // Polling with no poll for much longer than its interval.

@@ -1,7 +1,8 @@
+import { auditStatement, type AuditEntry } from "../audit/audit";
 import type { Env } from "../env";
 import { log } from "../log";
 import { ack, retry, type Delivery, type QueueMessage } from "../queue/messages";
-import type { Finish, PollAgain, Retry, StartPolling, Step, WebhookStep } from "./decide";
+import type { AttemptEnd, Finish, PollAgain, Retry, StartPolling, Step, WebhookStep } from "./decide";
 import type { TaskRow, TaskStatus } from "./model";
 
 /**
@@ -10,8 +11,10 @@ import type { TaskRow, TaskStatus } from "./model";
  * racing a claim changes nothing twice), together with the queue message that carries the
  * task on. Steps come from decide.ts; this module only applies them.
  *
- * No transition writes an audit row today (token accesses are audited by the vault when a
- * task resolves its references); one would be added here, in the same batch as its UPDATE.
+ * Each attempt of the main call has a row in task_attempts: opened in the claim's batch and
+ * closed in the batch of the transition that ends the attempt (no extra round trip). The one
+ * transition a person asks for, reopen (POST /v1/tasks/:id/retry), writes its audit row in
+ * the same batch as its UPDATE.
  */
 
 /** The transition table: the statuses each transition leaves from, and where it goes. */
@@ -27,6 +30,8 @@ export const TRANSITIONS = {
   finish: { from: ["pending", "delayed", "processing", "polling"], to: ["completed", "failed", "timeout"] },
   /** Only a task that has not started can be cancelled; the consumer then never calls its target. */
   cancel: { from: ["pending", "delayed"], to: ["cancelled"] },
+  /** POST /v1/tasks/:id/retry: the same task runs again (a new run, its attempts counted afresh). */
+  reopen: { from: ["failed", "timeout"], to: ["pending"] },
 } as const satisfies Record<string, { from: readonly TaskStatus[]; to: readonly TaskStatus[] }>;
 
 /** `status IN (...)` of a transition: literals from the table above, never input. */
@@ -34,8 +39,37 @@ const from = (transition: keyof typeof TRANSITIONS) => `status IN (${TRANSITIONS
 /** `status = '...'` of a transition with one target. */
 const to = (transition: Exclude<keyof typeof TRANSITIONS, "finish">) => `status = '${TRANSITIONS[transition].to[0]}'`;
 
-/** Applies a decided step to the task and says what becomes of the message that led to it. */
-export async function apply(env: Env, task: TaskRow, step: Step): Promise<Delivery> {
+/** The attempt a step ends: which one, when it started (for its duration), and what it came to. */
+export type EndedAttempt = AttemptEnd & { run: number; attempt: number; startedAt?: Date };
+
+/**
+ * Closes the attempt's row, only if the statement before it in the same batch (the guarded
+ * transition) changed the task: a transition that lost a race leaves the history alone.
+ */
+function closeAttempt(env: Env, task: Pick<TaskRow, "id">, ended: EndedAttempt | undefined, at: string): D1PreparedStatement[] {
+  if (!ended) return [];
+  const durationMs = ended.startedAt ? Math.max(0, Date.parse(at) - ended.startedAt.getTime()) : null;
+  return [
+    env.DB
+      .prepare(
+        `UPDATE task_attempts SET finished_at = ?, duration_ms = ?, status_code = ?, error = ?
+         WHERE task_id = ? AND run = ? AND attempt = ? AND finished_at IS NULL AND changes() > 0`,
+      )
+      .bind(at, durationMs, ended.statusCode, ended.error, task.id, ended.run, ended.attempt),
+  ];
+}
+
+/** Runs a transition's UPDATE with the statements that go with it, in one batch (one round trip). */
+async function write(env: Env, update: D1PreparedStatement, rest: D1PreparedStatement[]): Promise<void> {
+  if (rest.length === 0) await update.run();
+  else await env.DB.batch([update, ...rest]);
+}
+
+/**
+ * Applies a decided step to the task and says what becomes of the message that led to it;
+ * `ended`: the attempt this step ends, closed in the same batch.
+ */
+export async function apply(env: Env, task: TaskRow, step: Step, ended?: EndedAttempt): Promise<Delivery> {
   switch (step.step) {
     case "nothing":
       return ack();
@@ -46,13 +80,13 @@ export async function apply(env: Env, task: TaskRow, step: Step): Promise<Delive
       await queueExecution(env, task, step.afterSeconds);
       return ack();
     case "finish":
-      await finish(env, task, step);
+      await finish(env, task, step, ended);
       return ack();
     case "retry":
-      await scheduleRetry(env, task, step);
+      await scheduleRetry(env, task, step, ended);
       return retry(step.afterSeconds);
     case "startPolling":
-      await startPolling(env, task, step);
+      await startPolling(env, task, step, ended);
       return ack();
     case "pollAgain":
       await pollAgain(env, task, step);
@@ -65,17 +99,49 @@ export async function queueExecution(env: Env, task: Pick<TaskRow, "id" | "team_
   await env.TASKS.send({ type: "task.execute", taskId: task.id, teamId: task.team_id }, { delaySeconds });
 }
 
-/** Claims the task for one attempt; its new attempt count, or null if it was not claimable. */
-export async function claim(env: Env, task: TaskRow, now: Date): Promise<number | null> {
+/**
+ * Seconds an attempt may hold its claim (and its team's call slot): the call's timeout plus a
+ * margin for resolving references and writing the outcome. A consumer that dies mid-attempt
+ * lets both run out; the sweeper then sends the task on (the recovery window after a crash).
+ */
+const LEASE_MARGIN_SECONDS = 30;
+export const leaseSeconds = (task: Pick<TaskRow, "timeout_s">): number => task.timeout_s + LEASE_MARGIN_SECONDS;
+
+/**
+ * Sends the task's execution again after `delaySeconds` because its team has no call slot free,
+ * and touches it so the sweeper knows it is alive (it is not stranded, only waiting its turn).
+ */
+export async function deferBusy(env: Env, task: Pick<TaskRow, "id" | "team_id">, delaySeconds: number): Promise<void> {
+  await queueExecution(env, task, delaySeconds);
+  await env.DB.prepare("UPDATE tasks SET updated_at = ? WHERE id = ? AND status IN ('pending', 'delayed')").bind(new Date().toISOString(), task.id).run();
+}
+
+/**
+ * Claims the task for one attempt and opens the attempt's row, in one batch; the attempt's
+ * number and run, or null if the task was not claimable. A row left open by a consumer that
+ * stopped (its lease ran out) is closed as abandoned.
+ */
+export async function claim(env: Env, task: TaskRow, now: Date): Promise<{ attempt: number; run: number } | null> {
   const at = now.toISOString();
-  const claimed = await env.DB
-    .prepare(
-      `UPDATE tasks SET ${to("claim")}, attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?, lease_until = ?
-       WHERE id = ? AND (${from("claim")} OR (status = 'processing' AND lease_until < ?)) RETURNING attempts`,
-    )
-    .bind(at, at, new Date(now.getTime() + (task.timeout_s + 60) * 1000).toISOString(), task.id, at)
-    .first<{ attempts: number }>();
-  return claimed?.attempts ?? null;
+  const lease = new Date(now.getTime() + leaseSeconds(task) * 1000).toISOString();
+  // The later statements act only if this claim took the task (it holds exactly this lease).
+  const claimedByUs = "EXISTS (SELECT 1 FROM tasks WHERE id = ? AND status = 'processing' AND lease_until = ?)";
+  const [claimed] = await env.DB.batch<{ attempts: number; runs: number }>([
+    env.DB
+      .prepare(
+        `UPDATE tasks SET ${to("claim")}, attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?, lease_until = ?
+         WHERE id = ? AND (${from("claim")} OR (status = 'processing' AND lease_until < ?)) RETURNING attempts, runs`,
+      )
+      .bind(at, at, lease, task.id, at),
+    env.DB
+      .prepare(`UPDATE task_attempts SET finished_at = ?, error = ? WHERE task_id = ? AND finished_at IS NULL AND ${claimedByUs}`)
+      .bind(at, "Attempt abandoned: its consumer stopped before it ended", task.id, task.id, lease),
+    env.DB
+      .prepare(`INSERT OR IGNORE INTO task_attempts (task_id, run, attempt, started_at) SELECT id, runs, attempts, ? FROM tasks WHERE id = ? AND ${claimedByUs}`)
+      .bind(at, task.id, task.id, lease),
+  ]);
+  const row = claimed?.results[0];
+  return row ? { attempt: row.attempts, run: row.runs } : null;
 }
 
 export async function release(env: Env, taskId: string): Promise<void> {
@@ -85,21 +151,23 @@ export async function release(env: Env, taskId: string): Promise<void> {
     .run();
 }
 
-async function scheduleRetry(env: Env, task: TaskRow, step: Retry): Promise<void> {
+async function scheduleRetry(env: Env, task: TaskRow, step: Retry, ended: EndedAttempt | undefined): Promise<void> {
+  const at = new Date().toISOString();
   // run_at holds the retry back even if a duplicate message arrives early.
-  await env.DB
+  const update = env.DB
     .prepare(`UPDATE tasks SET ${to("retry")}, error = ?, result = ?, run_at = ?, lease_until = NULL, updated_at = ? WHERE id = ? AND ${from("retry")}`)
-    .bind(step.error, step.result ? JSON.stringify(step.result) : null, new Date(Date.now() + step.afterSeconds * 1000).toISOString(), new Date().toISOString(), task.id)
-    .run();
+    .bind(step.error, step.result ? JSON.stringify(step.result) : null, new Date(Date.now() + step.afterSeconds * 1000).toISOString(), at, task.id);
+  await write(env, update, closeAttempt(env, task, ended, at));
 }
 
-async function startPolling(env: Env, task: TaskRow, step: StartPolling): Promise<void> {
+async function startPolling(env: Env, task: TaskRow, step: StartPolling, ended: EndedAttempt | undefined): Promise<void> {
   // The first poll is queued before the state moves: a failed send leaves the step to be retried.
   await queuePoll(env, task, step.state.polls, step.afterSeconds);
-  await env.DB
+  const at = new Date().toISOString();
+  const update = env.DB
     .prepare(`UPDATE tasks SET ${to("startPolling")}, poll_state = ?, result = ?, error = NULL, lease_until = NULL, updated_at = ? WHERE id = ? AND ${from("startPolling")}`)
-    .bind(JSON.stringify(step.state), JSON.stringify(step.result), new Date().toISOString(), task.id)
-    .run();
+    .bind(JSON.stringify(step.state), JSON.stringify(step.result), at, task.id);
+  await write(env, update, closeAttempt(env, task, ended, at));
 }
 
 async function pollAgain(env: Env, task: TaskRow, step: PollAgain): Promise<void> {
@@ -120,17 +188,17 @@ async function queuePoll(env: Env, task: TaskRow, poll: number, delaySeconds: nu
  * is queued first, so a failed send leaves the task unfinished for the step to be retried; a
  * webhook that arrives before the state is written waits for it.
  */
-async function finish(env: Env, task: TaskRow, step: Finish): Promise<void> {
+async function finish(env: Env, task: TaskRow, step: Finish, ended: EndedAttempt | undefined): Promise<void> {
   if (task.on_complete_url) await env.TASKS.send({ type: "webhook.deliver", taskId: task.id, teamId: task.team_id }, { delaySeconds: 1 });
   const at = new Date().toISOString();
-  await env.DB
+  const update = env.DB
     .prepare(
       `UPDATE tasks SET status = ?, error = ?, result = COALESCE(?, result), lease_until = NULL, updated_at = ?, completed_at = ?,
          webhook_status = CASE WHEN on_complete_url IS NULL THEN NULL ELSE 'pending' END
        WHERE id = ? AND ${from("finish")}`,
     )
-    .bind(step.status, step.error, step.result ? JSON.stringify(step.result) : null, at, at, task.id)
-    .run();
+    .bind(step.status, step.error, step.result ? JSON.stringify(step.result) : null, at, at, task.id);
+  await write(env, update, closeAttempt(env, task, ended, at));
   log.info("task_finished", { taskId: task.id, teamId: task.team_id, status: step.status, attempts: task.attempts });
 }
 
@@ -141,6 +209,31 @@ export async function cancel(db: D1Database, teamId: string, taskId: string): Pr
     .prepare(`UPDATE tasks SET ${to("cancel")}, updated_at = ?, completed_at = ? WHERE id = ? AND team_id = ? AND ${from("cancel")} RETURNING *`)
     .bind(at, at, taskId, teamId)
     .first<TaskRow>();
+}
+
+/**
+ * Re-opens a failed or timed-out task as a new run (attempts counted afresh, result, error and
+ * webhook state cleared; the attempt history stays), only if every token reference is still
+ * an active token of its team, with its audit row in the same batch. The re-opened row, or
+ * null if the status or a reference did not allow it.
+ */
+export async function reopen(db: D1Database, task: Pick<TaskRow, "id" | "team_id">, refs: string[], audit: Omit<AuditEntry, "teamId" | "targetType" | "targetId" | "action">): Promise<TaskRow | null> {
+  const at = new Date().toISOString();
+  const list = refs.map(() => "?").join(", ");
+  const guard = refs.length === 0 ? "" : ` AND (SELECT COUNT(*) FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id IN (${list})) = ${refs.length}`;
+  // A new run takes the credentials' current versions (a run never mixes versions).
+  const versions = refs.length === 0 ? "" : `, token_versions = (SELECT json_group_object(id, current_version) FROM tokens WHERE team_id = ? AND id IN (${list}))`;
+  const [updated] = await db.batch<TaskRow>([
+    db
+      .prepare(
+        `UPDATE tasks SET ${to("reopen")}, runs = runs + 1, attempts = 0, run_at = ?, updated_at = ?, error = NULL, result = NULL, poll_state = NULL,
+           lease_until = NULL, started_at = NULL, completed_at = NULL, webhook_status = NULL, webhook_attempts = 0, webhook_error = NULL${versions}
+         WHERE id = ? AND team_id = ? AND ${from("reopen")}${guard} RETURNING *`,
+      )
+      .bind(at, at, ...(refs.length > 0 ? [task.team_id, ...refs] : []), task.id, task.team_id, ...(refs.length > 0 ? [task.team_id, ...refs] : [])),
+    auditStatement(db, { ...audit, teamId: task.team_id, action: "task.retried", targetType: "task", targetId: task.id }, at, { onlyIfChanged: true }),
+  ]);
+  return updated?.results[0] ?? null;
 }
 
 /** Past the idempotency window a key is free again. */

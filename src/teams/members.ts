@@ -6,16 +6,17 @@ import { newId } from "../ids";
 import { PLANS } from "../plans";
 import { PlanLimitError } from "../auth/apikeys";
 import { normalizeEmail } from "../auth/sessions";
+import type { Role } from "./roles";
 import { getTeam, teamView } from "./teams";
 import type { Plan } from "../plans";
+
+export { ROLES, type Role } from "./roles";
 
 /**
  * Team membership: roles, members, invitations. Owners and admins manage members and keys;
  * members read. Only an owner grants, changes or removes the owner role, and a team always
  * keeps at least one owner.
  */
-export const ROLES = ["owner", "admin", "member"] as const;
-export type Role = (typeof ROLES)[number];
 const RANK: Record<Role, number> = { member: 1, admin: 2, owner: 3 };
 export const INVITATION_TTL_MS = 7 * 24 * 3600 * 1000;
 

@@ -7,13 +7,23 @@ import { taskView, type TaskRow } from "../tasks/model";
 import { allowPrivateTargets } from "../tasks/service";
 import { checkOutboundUrl } from "../outbound/url-policy";
 import { apply, recordWebhookAttempt } from "../tasks/transitions";
-import { webhookSecret } from "./secret";
-import { signatureHeader } from "./signature";
+import { signingSecrets } from "./secret";
+import { signatureHeader, standardHeaders } from "./signature";
 
 const WEBHOOK_TIMEOUT_MS = 10_000;
 
+/** The deprecated `X-Signature` header is sent unless LEGACY_WEBHOOK_SIGNATURE is "false" (one release). */
+export const legacySignatureEnabled = (env: Env) => env.LEGACY_WEBHOOK_SIGNATURE !== "false";
+
 /**
- * POSTs `{"event", "task"}` to the task's onCompleteUrl, signed with the team's secret. The
+ * The delivery's `webhook-id`: the same for every retry of one completion (receivers dedupe
+ * on it), a new one when POST /v1/tasks/:id/retry runs the task again.
+ */
+export const webhookMessageId = (row: Pick<TaskRow, "id" | "runs">) => `msg_${row.id.replace(/^task_/, "")}_${row.runs}`;
+
+/**
+ * POSTs `{"event", "task"}` to the task's onCompleteUrl, signed per Standard Webhooks with the
+ * team's secret (and, during a rotation's grace period, the replaced one too). The
  * task view holds references and redacted results only, never a resolved secret. Whether to
  * send, and what an answer means, is decided in tasks/decide.ts.
  */
@@ -29,18 +39,20 @@ export async function deliverWebhook(env: Env, taskId: string): Promise<Delivery
     outcome = { kind: "refused", reason: verdict.reason };
   } else {
     const body = JSON.stringify({ event: next.event, task: taskView(row) });
-    const { secret } = await webhookSecret(taskContext(env, { id: row.id, apiKeyId: row.api_key_id, team: { id: row.team_id, keySalt: row.key_salt } }));
+    const secrets = await signingSecrets(taskContext(env, { id: row.id, apiKeyId: row.api_key_id, team: { id: row.team_id, keySalt: row.key_salt } }));
+    const timestamp = Math.floor(Date.now() / 1000);
     const answer = await callOut({
       method: "POST",
       url,
       headers: {
         "content-type": "application/json",
         "user-agent": "token-vault-webhooks/1",
-        "x-signature": await signatureHeader(secret, body),
+        ...(await standardHeaders(secrets.all, webhookMessageId(row), body, timestamp)),
+        ...(legacySignatureEnabled(env) ? { "x-signature": await signatureHeader(secrets.current, body, timestamp) } : {}),
         "x-webhook-event": next.event,
         "x-task-id": row.id,
       },
-      credentialHeaders: ["x-signature"],
+      credentialHeaders: ["webhook-signature", "x-signature"],
       body,
       timeoutMs: WEBHOOK_TIMEOUT_MS,
       allowPrivate: allowPrivateTargets(env),

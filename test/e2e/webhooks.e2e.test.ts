@@ -2,8 +2,11 @@
  * Completion webhooks end to end (issue 3): the real local server POSTs the final task to
  * onCompleteUrl on the fake server, signed `X-Signature: t=<unix>,v1=<hex>` with the team's
  * secret; the receiver verifies it here exactly as the README tells users to (node:crypto).
+ * Issue 16: the same deliveries carry Standard Webhooks headers, verified here with the
+ * off-the-shelf `standardwebhooks` package, also across a rotation.
  */
 import { createHmac, timingSafeEqual } from "node:crypto";
+import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { canary, createTask, createTeam, createToken, logLinesWith, namespace, ns, request, upstreamRecords, waitForRecords, waitForTask, type RecordedRequest } from "./helpers";
 
@@ -129,5 +132,61 @@ describe("completion webhooks", () => {
     expect(payload.task.error).toContain(tokenId);
     // The target itself was never called: the only request in the namespace is the webhook.
     expect((await upstreamRecords(space)).map((r) => r.path)).toEqual(["/webhook"]);
+  });
+});
+
+/** The receiver a user would write: the standardwebhooks package's Webhook.verify. */
+function libraryVerifies(secret: string, delivery: RecordedRequest): boolean {
+  try {
+    new Webhook(secret).verify(delivery.body, delivery.headers as Record<string, string>);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function deliveredTask(key: string, label: string) {
+  const space = namespace(label);
+  const created = await createTask(key, { targetUrl: `${ns(space)}/ok`, onCompleteUrl: `${ns(space)}/webhook` });
+  expect((await waitForTask(key, created.id)).status).toBe("completed");
+  return { id: created.id as string, delivery: await firstDelivery(space, key, created.id) };
+}
+
+describe("Standard Webhooks (verified with the standardwebhooks package)", () => {
+  it("verifies a delivery with the team's secret, and nothing else", async () => {
+    const { key } = await createTeam("pro");
+    const secret = await currentSecret(key);
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]+=*$/);
+    const { id, delivery } = await deliveredTask(key, "std");
+    expect(delivery.headers["webhook-id"]).toEqual(expect.any(String));
+    expect(delivery.headers["webhook-timestamp"]).toMatch(/^\d+$/);
+    expect(delivery.headers["webhook-signature"]).toMatch(/^v1,[A-Za-z0-9+/]+=*$/);
+    const payload = new Webhook(secret).verify(delivery.body, delivery.headers as Record<string, string>) as { event: string; task: { id: string } };
+    expect(payload.event).toBe("task.completed");
+    expect(payload.task.id).toBe(id);
+    expect(libraryVerifies(secret, { ...delivery, body: `${delivery.body} ` })).toBe(false);
+    expect(libraryVerifies((await request("POST", "/v1/webhooks/secret/rotate?gracePeriod=0", { key })).json.secret, delivery)).toBe(false);
+    // The deprecated header is still sent by default (LEGACY_WEBHOOK_SIGNATURE unset).
+    expect(verifies(secret, delivery.body, delivery.headers["x-signature"])).toBe(true);
+  });
+
+  it("during a rotation's grace period both the old and the new secret verify; after gracePeriod=0 only the new one", async () => {
+    const { key } = await createTeam("pro");
+    const oldSecret = await currentSecret(key);
+    const rotated = await request("POST", "/v1/webhooks/secret/rotate", { key });
+    expect(rotated.status).toBe(200);
+    expect(Date.parse(rotated.json.previousSecretExpiresAt) - Date.parse(rotated.json.createdAt)).toBe(86_400_000);
+    const newSecret = rotated.json.secret as string;
+    const during = (await deliveredTask(key, "grace")).delivery;
+    expect(during.headers["webhook-signature"]!.split(" ")).toHaveLength(2);
+    expect(libraryVerifies(oldSecret, during)).toBe(true);
+    expect(libraryVerifies(newSecret, during)).toBe(true);
+
+    const last = (await request("POST", "/v1/webhooks/secret/rotate?gracePeriod=0", { key })).json.secret as string;
+    const after = (await deliveredTask(key, "nograce")).delivery;
+    expect(after.headers["webhook-signature"]!.split(" ")).toHaveLength(1);
+    expect(libraryVerifies(last, after)).toBe(true);
+    expect(libraryVerifies(newSecret, after)).toBe(false);
+    expect(libraryVerifies(oldSecret, after)).toBe(false);
   });
 });

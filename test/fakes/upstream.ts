@@ -8,6 +8,8 @@
  *   /ns/<id>/status/<code>          that status; ?retryAfter=<s> sets Retry-After
  *   /ns/<id>/flaky/<n>              500 for the first n calls, then 200
  *   /ns/<id>/slow/<ms>              answers after <ms>
+ *   /ns/<id>/hang                   answers only when released (POST /__release/<id>) or the caller gives up;
+ *                                   GET /__hanging/<id> says how many are open now and the most ever open at once
  *   /ns/<id>/redirect?to=<url>&code=<3xx>
  *   /ns/<id>/webhook                200 (records the delivery)
  *   /ns/<id>/big/<bytes>            a body of that many bytes
@@ -54,6 +56,13 @@ function send(res: ServerResponse, status: number, body: unknown, headers: Recor
 export async function startUpstream(port = 0): Promise<Upstream> {
   const records = new Map<string, RecordedRequest[]>();
   const counters = new Map<string, number>();
+  /** Open /hang requests per namespace: their release functions, and the most ever open at once. */
+  const hanging = new Map<string, { open: Set<() => void>; maxOpen: number }>();
+  const hangsOf = (ns: string) => {
+    const entry = hanging.get(ns) ?? { open: new Set<() => void>(), maxOpen: 0 };
+    hanging.set(ns, entry);
+    return entry;
+  };
   const bump = (key: string) => {
     const n = (counters.get(key) ?? 0) + 1;
     counters.set(key, n);
@@ -66,6 +75,16 @@ export async function startUpstream(port = 0): Promise<Upstream> {
     const foreign = self.includes("127.0.0.1") ? self.replace("127.0.0.1", "localhost") : self.replace("localhost", "127.0.0.1");
     if (url.pathname.startsWith("/__records/")) {
       return send(res, 200, records.get(url.pathname.slice("/__records/".length)) ?? []);
+    }
+    if (url.pathname.startsWith("/__hanging/")) {
+      const entry = hangsOf(url.pathname.slice("/__hanging/".length));
+      return send(res, 200, { open: entry.open.size, maxOpen: entry.maxOpen });
+    }
+    if (url.pathname.startsWith("/__release/")) {
+      const entry = hangsOf(url.pathname.slice("/__release/".length));
+      const released = entry.open.size;
+      for (const done of [...entry.open]) done();
+      return send(res, 200, { released });
     }
     const match = /^\/ns\/([^/]+)\/(.*)$/.exec(url.pathname);
     if (!match) return send(res, 404, { error: "unknown path" });
@@ -89,6 +108,19 @@ export async function startUpstream(port = 0): Promise<Upstream> {
       case "flaky": {
         const n = bump(`${ns}/flaky`);
         return n <= Number(parts[1]) ? send(res, 500, { error: "flaky", call: n }) : send(res, 200, { ok: true, call: n });
+      }
+      case "hang": {
+        const entry = hangsOf(ns);
+        let done!: () => void;
+        const released = new Promise<void>((resolve) => (done = resolve));
+        entry.open.add(done);
+        entry.maxOpen = Math.max(entry.maxOpen, entry.open.size);
+        // The caller's timeout closes the connection: that frees the slot here too.
+        res.once("close", done);
+        await released;
+        entry.open.delete(done);
+        if (!res.writableEnded && !res.destroyed) send(res, 200, { ok: true, released: true });
+        return;
       }
       case "slow":
         await new Promise((r) => setTimeout(r, Number(parts[1])));

@@ -1,4 +1,4 @@
--- Migration 0002: one credential store with several views (issue 10).
+-- Migration 0003: one credential store with several views (issue 10).
 --
 -- `tokens` stays the one encrypted store: every credential, however it was created, keeps a
 -- tok_ id that tasks can reference. New columns say which view made it (kind), its type, its

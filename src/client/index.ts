@@ -1,0 +1,31 @@
+/**
+ * `token-vault/client`: the typed client for Node 20+ and Workers. Request and response types
+ * are inferred from the routes' own zod schemas (src/api/), so client and server cannot drift.
+ */
+export { Vault } from "./vault";
+export { VaultError, CLIENT_ERROR_CODES, type ClientErrorCode, type VaultErrorCode, type ValidationIssue } from "./errors";
+export type { FetchInit, FetchLike, FetchResponse, VaultOptions } from "./http";
+export type { PageInfo, PageOptions } from "./pages";
+export type { CreateTokenInput, Token, TokenList, Tokens } from "./tokens";
+export type { CreateTaskInput, CreateTaskOptions, Task, TaskDetail, TaskList, TaskListQuery, TaskStatus, Tasks, WaitOptions } from "./tasks";
+export type { Audit, AuditEntry, AuditList, AuditListQuery } from "./audit";
+export type { WebhookSecret, Webhooks } from "./webhooks";
+export type { Provider, Providers } from "./providers";
+export type {
+  AddedMember,
+  AddMemberInput,
+  ApiKey,
+  Auth,
+  CreatedKey,
+  CreateKeyInput,
+  Invitation,
+  Keys,
+  LoginInput,
+  Member,
+  MemberList,
+  MyTeam,
+  Role,
+  Signup,
+  SignupInput,
+  Teams,
+} from "./accounts";

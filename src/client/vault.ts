@@ -1,0 +1,39 @@
+import { Auth, Keys, Teams } from "./accounts";
+import { Audit } from "./audit";
+import { Transport, type VaultOptions } from "./http";
+import { Providers } from "./providers";
+import { Tasks } from "./tasks";
+import { Tokens } from "./tokens";
+import { Webhooks } from "./webhooks";
+
+/**
+ * The typed client: one property per resource, each a thin class over the shared transport.
+ * A new resource is one file (a class taking the `Transport`) and one line here.
+ */
+export class Vault {
+  readonly tokens: Tokens;
+  readonly tasks: Tasks;
+  readonly audit: Audit;
+  readonly webhooks: Webhooks;
+  readonly providers: Providers;
+  readonly auth: Auth;
+  readonly teams: Teams;
+  readonly keys: Keys;
+
+  constructor(private readonly options: VaultOptions) {
+    const http = new Transport(options);
+    this.tokens = new Tokens(http);
+    this.tasks = new Tasks(http);
+    this.audit = new Audit(http);
+    this.webhooks = new Webhooks(http);
+    this.providers = new Providers(http);
+    this.auth = new Auth(http);
+    this.teams = new Teams(http);
+    this.keys = new Keys(http);
+  }
+
+  /** The same client with other credentials, e.g. `vault.with({ sessionToken })` after a login. */
+  with(credentials: Pick<VaultOptions, "apiKey" | "sessionToken">): Vault {
+    return new Vault({ ...this.options, ...credentials });
+  }
+}
