@@ -33,6 +33,7 @@ import { endToEndSection } from "./sections/4-end-to-end.mjs";
 import { rateLimiterSection } from "./sections/5-rate-limiter.mjs";
 import { memorySection } from "./sections/6-memory.mjs";
 import { fairnessSection } from "./sections/7-fairness.mjs";
+import { storeSection } from "./sections/8-store.mjs";
 
 async function main() {
   const startedAt = new Date();
@@ -79,6 +80,7 @@ async function main() {
     await endToEndSection(ctx);
     await rateLimiterSection(ctx, resolution);
     await fairnessSection(ctx);
+    await storeSection(ctx, ceiling);
     memorySection(ctx);
 
     meta.totalSeconds = (performance.now() - benchStarted) / 1000;
