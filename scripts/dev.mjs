@@ -1,26 +1,62 @@
 #!/usr/bin/env node
 // Starts the vault locally: creates a git-ignored .dev.vars with random secrets when missing
-// (VAULT_MASTER_KEY, ADMIN_TOKEN, JWT_SECRET, API_KEY_SECRET; missing ones are added to an existing file),
-// applies pending migrations/ to the local D1 database, then runs `wrangler dev` (D1, the Durable
-// Objects and the queue all run locally). PORT (default 8787) and HOST are honoured;
-// TV_PERSIST_DIR moves local state elsewhere (the end-to-end tests use a temporary one).
+// (VAULT_MASTER_KEY, ADMIN_TOKEN, JWT_SECRET, API_KEY_SECRET, plus ENVIRONMENT=development and
+// ALLOW_LOOPBACK_TARGETS=true; missing ones are added to an existing file), applies pending
+// migrations/ to the local D1 database, then runs `wrangler dev` (D1, the Durable Objects and
+// the queue all run locally). Once it is up, a local development team exists (created on the
+// first start, its key kept in the git-ignored .dev-team.json) and a ready-to-paste task is
+// printed. `--port N` or PORT (default 8787) and HOST are honoured; other arguments go to
+// `wrangler dev`. TV_PERSIST_DIR moves local state elsewhere (the end-to-end tests use a
+// temporary one); TV_DEV_VARS names another secrets file (the team file goes beside it).
 // Like production's cron (wrangler.toml [triggers]), the sweeper runs every minute: wrangler dev
 // never fires cron triggers by itself, so this script calls the scheduled handler through
 // `--test-scheduled` (GET /__scheduled) once the server is ready and then every
 // TV_SWEEP_INTERVAL_S seconds (default 60). Tasks stranded by a crash are recovered this way.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, readFileSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { chmodSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
+import { createLineFilter } from "./dev-output.mjs";
 
 const root = join(dirname(fileURLToPath(import.meta.url)), "..");
 const varsFile = process.env.TV_DEV_VARS ?? join(root, ".dev.vars");
-const port = process.env.PORT ?? "8787";
+const teamFile = join(dirname(varsFile), ".dev-team.json");
+const { port, passThrough } = parseArgs(process.argv.slice(2), process.env.PORT ?? "8787");
 const host = process.env.HOST ?? "127.0.0.1";
+const base = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
 const persistDir = process.env.TV_PERSIST_DIR;
 const wrangler = join(root, "node_modules", "wrangler", "bin", "wrangler.js");
-const childEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1" };
+const wranglerVersion = JSON.parse(readFileSync(join(root, "node_modules", "wrangler", "package.json"), "utf8")).version;
+// The banner's "update available" contradicts the pinned version (README: newer ones need Node 22).
+const childEnv = { ...process.env, WRANGLER_SEND_METRICS: "false", NO_UPDATE_NOTIFIER: "1", WRANGLER_HIDE_BANNER: "true" };
+const show = (path) => (path.startsWith(root) ? relative(root, path) : path);
+
+/** `--port 9000` / `--port=9000` (wins over PORT); everything else is for `wrangler dev`. */
+function parseArgs(argv, defaultPort) {
+  let chosen = defaultPort;
+  const rest = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--port" || arg === "-p") chosen = argv[++i] ?? "";
+    else if (arg.startsWith("--port=")) chosen = arg.slice("--port=".length);
+    else rest.push(arg);
+  }
+  if (!/^\d+$/.test(chosen) || Number(chosen) < 1 || Number(chosen) > 65535) {
+    console.error(`[dev] invalid port "${chosen}": use PORT=9000 npm run dev or npm run dev -- --port 9000`);
+    process.exit(1);
+  }
+  return { port: chosen, passThrough: rest };
+}
+
+function portIsFree() {
+  return new Promise((done) => {
+    const probe = createServer();
+    probe.once("error", () => done(false));
+    probe.listen(Number(port), host, () => probe.close(() => done(true)));
+  });
+}
 
 function ensureDevVars() {
   const existing = existsSync(varsFile) ? readFileSync(varsFile, "utf8") : "";
@@ -30,12 +66,77 @@ function ensureDevVars() {
   if (!has("ADMIN_TOKEN")) additions.push(`ADMIN_TOKEN=tvadm_${randomBytes(32).toString("hex")}`);
   if (!has("JWT_SECRET")) additions.push(`JWT_SECRET=${randomBytes(32).toString("hex")}`);
   if (!has("API_KEY_SECRET")) additions.push(`API_KEY_SECRET=${randomBytes(32).toString("hex")}`);
-  if (!has("ALLOW_PRIVATE_TARGETS")) additions.push("ALLOW_PRIVATE_TARGETS=true");
+  // Local only: tasks may call loopback (never private ranges or metadata), and /_dev/ serves the stand-in target.
+  if (!has("ALLOW_LOOPBACK_TARGETS")) additions.push("ALLOW_LOOPBACK_TARGETS=true");
+  if (!has("ENVIRONMENT")) additions.push("ENVIRONMENT=development");
   if (additions.length > 0) {
     const header = existing ? "" : "# Local development secrets, generated by `npm run dev`. Git-ignored; never commit.\n";
     writeFileSync(varsFile, existing + (existing && !existing.endsWith("\n") ? "\n" : "") + header + additions.join("\n") + "\n", { mode: 0o600 });
-    console.log(`[dev] wrote ${additions.map((a) => a.split("=")[0]).join(", ")} to ${varsFile}`);
+    console.log(`[dev] wrote ${additions.map((a) => a.split("=")[0]).join(", ")} to ${show(varsFile)}`);
   }
+  if (/^\s*ALLOW_PRIVATE_TARGETS\s*=\s*"?true/m.test(existing)) {
+    console.log(`[dev] ALLOW_PRIVATE_TARGETS in ${show(varsFile)} is deprecated and now means loopback only; remove it (ALLOW_LOOPBACK_TARGETS=true replaces it)`);
+  }
+}
+
+const readVar = (name) => new RegExp(`^\\s*${name}\\s*=\\s*"?([^"\\n]*)"?`, "m").exec(readFileSync(varsFile, "utf8"))?.[1];
+
+/**
+ * The local development team: reused while its key works, created through the admin API
+ * otherwise (first start, or local state wiped). Kept in .dev-team.json (mode 0600, git-ignored).
+ */
+async function ensureDevTeam() {
+  if (existsSync(teamFile)) {
+    try {
+      const saved = JSON.parse(readFileSync(teamFile, "utf8"));
+      const check = await fetch(`${base}/v1/tokens?limit=1`, { headers: { authorization: `Bearer ${saved.key}` } });
+      if (check.status === 200) {
+        // The README reads BASE from this file: keep it pointing at the current port.
+        if (saved.baseUrl !== base) writeFileSync(teamFile, JSON.stringify({ ...saved, baseUrl: base }, null, 2) + "\n", { mode: 0o600 });
+        return { ...saved, baseUrl: base, created: false };
+      }
+    } catch {
+      // unreadable or stale: make a new one
+    }
+  }
+  const res = await fetch(`${base}/admin/teams`, {
+    method: "POST",
+    headers: { authorization: `Bearer ${readVar("ADMIN_TOKEN")}`, "content-type": "application/json" },
+    body: JSON.stringify({ name: "Local development", plan: "pro" }),
+  });
+  if (res.status !== 201) throw new Error(`POST /admin/teams answered ${res.status} ${await res.text()}`);
+  const { team, key } = await res.json();
+  const saved = { teamId: team.id, key, baseUrl: base, createdAt: team.createdAt };
+  writeFileSync(teamFile, JSON.stringify(saved, null, 2) + "\n", { mode: 0o600 });
+  chmodSync(teamFile, 0o600);
+  return { ...saved, created: true };
+}
+
+async function announce() {
+  let team;
+  try {
+    team = await ensureDevTeam();
+  } catch (error) {
+    console.log(`[dev] could not set up the local development team (${error.message}); use the admin API with ADMIN_TOKEN from ${show(varsFile)}`);
+    return;
+  }
+  const auth = `-H "Authorization: Bearer ${team.key}"`;
+  const body = JSON.stringify({ targetUrl: `${base}/_dev/echo`, body: JSON.stringify({ hello: "world" }) });
+  console.log(`
+[dev] Token Vault is running on ${base}
+[dev] Local development team ${team.teamId} (${team.created ? "created" : "reused"}; its API key is kept in ${show(teamFile)}):
+  export BASE=${base} KEY=${team.key}
+[dev] Run a first task: the Worker's /_dev/echo (development only) stands in for a third-party API, so it works offline:
+TASK=$(curl -s -X POST ${base}/v1/tasks ${auth} -H "Content-Type: application/json" \\
+  -d '${body}' | grep -o '"id":"task_[0-9a-z]*"' | cut -d'"' -f4)
+curl -s "${base}/v1/tasks/$TASK?wait=10" ${auth}
+[dev] The operator token (ADMIN_TOKEN, for /admin) is in ${show(varsFile)}. One JSON log line per request follows.
+`);
+}
+
+if (!(await portIsFree())) {
+  console.error(`[dev] port ${port} on ${host} is busy (another npm run dev?): pick another with PORT=9000 npm run dev or npm run dev -- --port 9000`);
+  process.exit(1);
 }
 
 const persistArgs = persistDir ? ["--persist-to", persistDir] : [];
@@ -56,6 +157,7 @@ if (migrate.status !== 0) {
 }
 const applied = [...new Set(migrate.stdout.match(/\b\d{4}_[\w-]+\.sql\b/g) ?? [])];
 console.log(applied.length > 0 ? `[dev] applied ${applied.join(", ")} to the local D1 database` : "[dev] local D1 database is up to date");
+console.log(`[dev] wrangler ${wranglerVersion} (pinned: later releases need Node 22), local state in ${show(persistDir ?? join(root, ".wrangler", "state"))}`);
 
 const args = [
   wrangler, "dev", "--port", port, "--ip", host, "--show-interactive-dev-session=false",
@@ -63,29 +165,29 @@ const args = [
   ...persistArgs,
   // Exposes /__scheduled, through which the sweeper is run below.
   "--test-scheduled",
+  ...passThrough,
 ];
 const child = spawn(process.execPath, args, { cwd: root, env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
 let announced = false;
-child.stdout.on("data", (chunk) => {
-  process.stdout.write(chunk);
-  if (!announced && /Ready on/i.test(chunk.toString())) {
+const onLine = (write) => (line) => {
+  write(line);
+  if (!announced && /Ready on/i.test(line)) {
     announced = true;
-    const base = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
-    console.log(`
-[dev] Token Vault is running on ${base}
-[dev] Create a team and get its API key (ADMIN_TOKEN is in ${varsFile}):
-  curl -s -X POST ${base}/admin/teams \\
-    -H "Authorization: Bearer $(grep ^ADMIN_TOKEN= ${varsFile} | cut -d= -f2)" \\
-    -H "Content-Type: application/json" -d '{"name":"My team","plan":"free"}'
-`);
+    startSweeper();
+    void announce();
   }
-});
-child.stderr.on("data", (chunk) => process.stderr.write(chunk));
+};
+const out = createLineFilter(onLine((line) => process.stdout.write(line + "\n")));
+const err = createLineFilter(onLine((line) => process.stderr.write(line + "\n")));
+child.stdout.on("data", out.push);
+child.stderr.on("data", err.push);
+child.stdout.on("end", out.end);
+child.stderr.on("end", err.end);
 
 const sweepEveryMs = Math.max(1, Number(process.env.TV_SWEEP_INTERVAL_S ?? 60)) * 1000;
 let sweeper;
 /** One run of the scheduled handler (the sweeper), as the "* * * * *" cron would. */
-async function sweep(base) {
+async function sweep() {
   try {
     const res = await fetch(`${base}/__scheduled?cron=${encodeURIComponent("* * * * *")}`, { signal: AbortSignal.timeout(30_000) });
     await res.text();
@@ -94,14 +196,13 @@ async function sweep(base) {
     console.error(`[dev] sweeper run failed: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
-child.stdout.on("data", (chunk) => {
-  if (sweeper || !/Ready on/i.test(chunk.toString())) return;
-  const base = `http://${host === "0.0.0.0" ? "127.0.0.1" : host}:${port}`;
+function startSweeper() {
+  if (sweeper) return;
   // At once (tasks stranded by the previous run are picked up), then every minute.
-  void sweep(base);
-  sweeper = setInterval(() => void sweep(base), sweepEveryMs);
+  void sweep();
+  sweeper = setInterval(() => void sweep(), sweepEveryMs);
   console.log(`[dev] the task sweeper runs every ${sweepEveryMs / 1000} s (production: the cron trigger)`);
-});
+}
 for (const signal of ["SIGINT", "SIGTERM"]) process.on(signal, () => child.kill(signal));
 child.on("exit", (code, signal) => {
   clearInterval(sweeper);

@@ -24,6 +24,10 @@ export interface Env {
   JWT_SECRET?: string;
   /** "false" stops the deprecated X-Signature webhook header (sent by default for one release beside the Standard Webhooks headers). */
   LEGACY_WEBHOOK_SIGNATURE?: string;
-  /** "true" lets tasks target loopback/private addresses (local development only). */
+  /** "true" lets tasks target loopback (127.0.0.0/8, [::1], localhost): local development only. */
+  ALLOW_LOOPBACK_TARGETS?: string;
+  /** Deprecated: "true" now means what ALLOW_LOOPBACK_TARGETS does (with a warning). */
   ALLOW_PRIVATE_TARGETS?: string;
+  /** "development" (set by `npm run dev` in .dev.vars) turns on the local helpers under /_dev. */
+  ENVIRONMENT?: string;
 }

@@ -5,7 +5,9 @@
  *  - scheduled: the sweepers: stalled task steps; expiries and version retirements in the vault
  *  - TeamGate: the team's Durable Object (API-key cache, revocations, request counter)
  *  - LoginThrottle: the Durable Object limiting login and sign-up attempts
+ *  - /_dev/: a local stand-in for third-party APIs, only with ENVIRONMENT=development (dev/target.ts)
  */
+import { devTarget, isDevTargetRequest } from "./dev/target";
 import type { Env } from "./env";
 import { createApp } from "./http/app";
 import { handleQueue } from "./queue/consumer";
@@ -20,7 +22,7 @@ export { TeamGate } from "./gate/team-gate";
 const app = createApp(routes);
 
 export default {
-  fetch: app,
+  fetch: (request, env, exec) => (isDevTargetRequest(request, env) ? devTarget(request) : app(request, env, exec)),
   // Without a ctx (tests driving one batch by hand) every step is awaited to its end.
   queue: (batch, env, ctx?: ExecutionContext) => handleQueue(batch, env, ctx),
   scheduled: async (_controller, env) => {

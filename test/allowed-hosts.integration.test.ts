@@ -48,7 +48,7 @@ describe("allowedHosts", () => {
   });
 
   it("callOut checks the target itself before any request (execution-time check)", async () => {
-    const outcome = await callOut({ method: "GET", url: "https://not-allowed.example.org/", headers: {}, credentialHeaders: [], timeoutMs: 1000, allowPrivate: true, credentialsAllowedAt: () => false });
+    const outcome = await callOut({ method: "GET", url: "https://not-allowed.example.org/", headers: {}, credentialHeaders: [], timeoutMs: 1000, allowLoopback: true, credentialsAllowedAt: () => false });
     expect(outcome.kind).toBe("blocked");
   });
 });

@@ -174,7 +174,7 @@ describe("POST /v1/tasks/:id/retry", () => {
   it("re-checks the URL policy", async () => {
     const team = await newTeam();
     const { id } = await failedTask(team);
-    const strict = await apiKeyContext(team, { ...env, ALLOW_PRIVATE_TARGETS: "false" });
+    const strict = await apiKeyContext(team, { ...env, ALLOW_LOOPBACK_TARGETS: "false" });
     await expect(retryTask(strict, id)).rejects.toMatchObject({ status: 400, code: "url_not_allowed" });
     expect((await getTask(team.key, id)).status).toBe("failed");
   });

@@ -68,9 +68,9 @@ describe("creating tasks", () => {
     expect(tooLong.json).toEqual({ error: "timeout exceeds the free plan's max wait time of 30 seconds", code: "max_wait_exceeded", maxWaitSeconds: 30 });
   });
 
-  it("refuses private targets unless ALLOW_PRIVATE_TARGETS is true", async () => {
+  it("refuses private targets unless ALLOW_LOOPBACK_TARGETS is true", async () => {
     const team = await newTeam();
-    const strict = await apiKeyContext(team, { ...env, ALLOW_PRIVATE_TARGETS: "false" });
+    const strict = await apiKeyContext(team, { ...env, ALLOW_LOOPBACK_TARGETS: "false" });
     for (const url of ["http://127.0.0.1:9/x", "http://169.254.169.254/latest", "http://[::ffff:10.0.0.1]/"]) {
       await expect(createTask(strict, base(url), undefined)).rejects.toMatchObject({ status: 400, message: expect.stringMatching(/^targetUrl /) });
     }
@@ -279,7 +279,7 @@ describe("hardening", () => {
     const created = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl: up.url("ok"), delay: 600 } });
     await env.DB.prepare("UPDATE tasks SET run_at = ? WHERE id = ?").bind(new Date().toISOString(), created.json.task.id).run();
     const { executeTask } = await import("../src/tasks/execute");
-    await executeTask({ ...env, ALLOW_PRIVATE_TARGETS: "false" }, created.json.task.id);
+    await executeTask({ ...env, ALLOW_LOOPBACK_TARGETS: "false" }, created.json.task.id);
     const task = (await call("GET", `/v1/tasks/${created.json.task.id}`, { key: team.key })).json.task;
     expect(task.status).toBe("failed");
     expect(task.error).toMatch(/private or reserved/);

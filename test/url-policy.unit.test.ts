@@ -4,7 +4,7 @@
  * cases live in tasks.unit.test.ts.
  */
 import { describe, expect, it } from "vitest";
-import { checkOutboundUrl, normalizeHost } from "../src/outbound/url-policy";
+import { allowLoopbackTargets, checkOutboundUrl, normalizeHost } from "../src/outbound/url-policy";
 
 describe("host names are normalised before the policy looks at them", () => {
   // Every one of these was accepted at creation before (a trailing dot was stripped only once).
@@ -62,5 +62,42 @@ describe("host names are normalised before the policy looks at them", () => {
     expect(normalizeHost("example.com")).toBe("example.com");
     expect(normalizeHost("[::1]")).toBe("[::1]");
     for (const host of ["localhost..", "a..b", ".a", ".", "..", "a.b.."]) expect(normalizeHost(host), host).toBeUndefined();
+  });
+});
+
+describe("the local development switch opens loopback only", () => {
+  const loopback = ["http://127.0.0.1:8787/_dev/echo", "http://127.1.2.3/", "http://localhost:9000/", "http://LOCALHOST./", "http://[::1]:8080/", "http://2130706433/"];
+  it.each(loopback)("allows %s with the switch on, refuses it with the switch off", (url) => {
+    expect(checkOutboundUrl(url, true).ok).toBe(true);
+    expect(checkOutboundUrl(url, false).ok).toBe(false);
+  });
+
+  // Metadata, link-local and private ranges are never a development target.
+  const never = [
+    "http://169.254.169.254/latest/meta-data/",
+    "http://169.254.1.1/",
+    "http://10.0.0.1/",
+    "http://172.16.0.1/",
+    "http://192.168.1.1/",
+    "http://100.64.0.1/",
+    "http://0.0.0.0/",
+    "http://[fd00::1]/",
+    "http://[fe80::1]/",
+    "http://[::ffff:169.254.169.254]/",
+    "http://[::ffff:127.0.0.1]/",
+    "http://metadata.google.internal/",
+    "http://app.localhost/",
+    "http://printer.local/",
+  ];
+  it.each(never)("refuses %s even with the switch on", (url) => {
+    expect(checkOutboundUrl(url, true).ok).toBe(false);
+  });
+
+  it("reads ALLOW_LOOPBACK_TARGETS, and the former ALLOW_PRIVATE_TARGETS as loopback only", () => {
+    expect(allowLoopbackTargets({ ALLOW_LOOPBACK_TARGETS: "true" })).toBe(true);
+    expect(allowLoopbackTargets({ ALLOW_LOOPBACK_TARGETS: "false" })).toBe(false);
+    expect(allowLoopbackTargets({})).toBe(false);
+    expect(allowLoopbackTargets({ ALLOW_PRIVATE_TARGETS: "true" })).toBe(true);
+    expect(allowLoopbackTargets({ ALLOW_PRIVATE_TARGETS: "false" })).toBe(false);
   });
 });

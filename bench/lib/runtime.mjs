@@ -110,7 +110,7 @@ export function startMiniflare({ outDir, compatibilityDate }) {
     ADMIN_TOKEN: `tvadm_${randomBytes(32).toString("hex")}`,
     JWT_SECRET: randomBytes(32).toString("hex"),
     API_KEY_SECRET: randomBytes(32).toString("hex"),
-    ALLOW_PRIVATE_TARGETS: "true",
+    ALLOW_LOOPBACK_TARGETS: "true",
   };
   const runtimeErrors = [];
   const mf = new Miniflare({

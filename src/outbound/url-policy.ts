@@ -1,22 +1,45 @@
+import type { Env } from "../env";
+import { log } from "../log";
+
 /**
- * Outbound URL policy. Targets must be http(s) without userinfo; unless private targets are
- * allowed (local development), hosts on loopback, private, link-local, CGNAT, metadata and
- * other special-purpose addresses, in IPv4 or IPv6 (mapped, compatible, NAT64 and 6to4 forms
- * included), are refused. The URL parser normalises odd IPv4 literals (decimal, hex, octal,
+ * Outbound URL policy. Targets must be http(s) without userinfo; hosts on loopback, private,
+ * link-local, CGNAT, metadata and other special-purpose addresses, in IPv4 or IPv6 (mapped,
+ * compatible, NAT64 and 6to4 forms included), are refused. Local development may open
+ * loopback only (`allowLoopback`: 127.0.0.0/8, `[::1]` and `localhost`), never the private
+ * ranges nor link-local/metadata (169.254.169.254 answers with cloud credentials). The URL parser normalises odd IPv4 literals (decimal, hex, octal,
  * short forms) to dotted quads before these checks run.
  *
  * Host names are normalised before any check: the URL parser percent-decodes them
  * (`localhost%2e%2e` is `localhost..`) and applies IDNA (full-width letters, soft hyphens,
  * punycode); then letters are lower-cased, the one trailing dot of a fully qualified name is
  * stripped, and a name with an empty label (`localhost..`, `a..b`, `.a`) is refused outright,
- * private targets allowed or not.
+ * loopback allowed or not.
  */
 export type UrlVerdict = { ok: true; url: URL } | { ok: false; reason: string };
 
 const BLOCKED_HOST_SUFFIXES = [".localhost", ".localdomain", ".local", ".internal", ".intranet", ".lan", ".home.arpa", ".corp", ".svc"];
 const BLOCKED_HOSTS = new Set(["localhost", "metadata.google.internal", "metadata", "instance-data", "kubernetes.default"]);
 
-export function checkOutboundUrl(raw: string, allowPrivate: boolean): UrlVerdict {
+let warnedLegacySwitch = false;
+
+/**
+ * Whether tasks may target loopback (local development: `ALLOW_LOOPBACK_TARGETS=true` in the
+ * generated .dev.vars). The former `ALLOW_PRIVATE_TARGETS=true` opened every private range;
+ * it now means loopback only too, with a warning, so an old .dev.vars keeps working.
+ */
+export function allowLoopbackTargets(env: Pick<Env, "ALLOW_LOOPBACK_TARGETS" | "ALLOW_PRIVATE_TARGETS">): boolean {
+  if (env.ALLOW_LOOPBACK_TARGETS === "true") return true;
+  if (env.ALLOW_PRIVATE_TARGETS === "true") {
+    if (!warnedLegacySwitch) {
+      warnedLegacySwitch = true;
+      log.warn("deprecated_setting", { name: "ALLOW_PRIVATE_TARGETS", meaning: "loopback targets only", replacement: "ALLOW_LOOPBACK_TARGETS=true" });
+    }
+    return true;
+  }
+  return false;
+}
+
+export function checkOutboundUrl(raw: string, allowLoopback: boolean): UrlVerdict {
   let url: URL;
   try {
     url = new URL(raw);
@@ -28,7 +51,7 @@ export function checkOutboundUrl(raw: string, allowPrivate: boolean): UrlVerdict
   if (!url.hostname) return { ok: false, reason: "must have a host" };
   const host = normalizeHost(url.hostname);
   if (host === undefined) return { ok: false, reason: "must not have an empty label in its host name" };
-  if (allowPrivate) return { ok: true, url };
+  if (allowLoopback && isLoopbackHost(host)) return { ok: true, url };
   if (BLOCKED_HOSTS.has(host) || BLOCKED_HOST_SUFFIXES.some((s) => host.endsWith(s))) {
     return { ok: false, reason: "points to a local or internal host" };
   }
@@ -43,6 +66,16 @@ export function checkOutboundUrl(raw: string, allowPrivate: boolean): UrlVerdict
     return { ok: false, reason: "is not a valid IP address" };
   }
   return { ok: true, url };
+}
+
+/**
+ * Loopback as local development means it: `localhost`, 127.0.0.0/8 and `[::1]`, spelled the
+ * way the URL parser normalises them. Mapped forms (`[::ffff:127.0.0.1]`) and `*.localhost`
+ * stay refused: a dev target has no reason to use them.
+ */
+function isLoopbackHost(host: string): boolean {
+  if (host === "localhost" || host === "[::1]") return true;
+  return /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
 /** A label the URL parser reads as a number (decimal, octal or hex). */

@@ -8,10 +8,11 @@ import { resolveReferences, TokenUnavailableError, type Resolved } from "../vaul
 import { urlAllowedFor } from "../vault/hosts";
 import { afterAttempt, attemptEnd, onClaimLost, onDelivery, type AttemptOutcome, type CallObservation } from "./decide";
 import { redact, storedBody } from "../outbound/redact";
+import { allowLoopbackTargets } from "../outbound/url-policy";
+import { withDefaultContentType } from "./content-type";
 import { callOut, type CallOutcome } from "./http-call";
 import type { TaskRow } from "./model";
 import { credentialHeaderNames, referencesIn, substitute } from "./references";
-import { allowPrivateTargets } from "./service";
 import { apply, claim, deferBusy, leaseSeconds, release } from "./transitions";
 
 /**
@@ -97,11 +98,11 @@ async function attempt(env: Env, task: TaskWithTeam): Promise<AttemptOutcome> {
     credentialsAllowedAt: hostCheck(resolved),
     method: task.method,
     url: task.target_url,
-    headers: substitute(headers, values),
+    headers: withDefaultContentType(substitute(headers, values), task.body ?? undefined),
     credentialHeaders: credentialHeaderNames(headers),
     body: task.body ?? undefined,
     timeoutMs: task.timeout_s * 1000,
-    allowPrivate: allowPrivateTargets(env),
+    allowLoopback: allowLoopbackTargets(env),
   });
   values.clear();
   return observe(outcome, secrets);

@@ -1,4 +1,5 @@
 import { readUpTo } from "../http/stream";
+import { classifyNetworkError, describeNetworkFailure } from "../outbound/network-errors";
 import { checkOutboundUrl } from "../outbound/url-policy";
 import { isSendableHeaderValue } from "../vault/values";
 
@@ -21,7 +22,7 @@ export interface CallRequest {
   credentialHeaders: string[];
   body?: string;
   timeoutMs: number;
-  allowPrivate: boolean;
+  allowLoopback: boolean;
   /**
    * Whether a URL may receive the request's credentials (their `allowedHosts`): checked on the
    * target and on every redirect hop, failing closed, before anything is sent there.
@@ -40,7 +41,7 @@ export type CallOutcome =
 export async function callOut(req: CallRequest): Promise<CallOutcome> {
   const started = Date.now();
   // The target is checked again at execution: the policy may have changed since creation.
-  const first = checkOutboundUrl(req.url, req.allowPrivate);
+  const first = checkOutboundUrl(req.url, req.allowLoopback);
   if (!first.ok) return { kind: "blocked", message: `target URL ${first.reason}`, durationMs: 0 };
   if (req.credentialsAllowedAt && !req.credentialsAllowedAt(req.url)) {
     return { kind: "blocked", message: "target URL is not among the allowed hosts of a credential it references; no request was made", durationMs: 0 };
@@ -64,7 +65,7 @@ export async function callOut(req: CallRequest): Promise<CallOutcome> {
       if (response.status >= 300 && response.status < 400 && location && hop < MAX_REDIRECTS) {
         await response.body?.cancel();
         const next = new URL(location, url).toString();
-        const verdict = checkOutboundUrl(next, req.allowPrivate);
+        const verdict = checkOutboundUrl(next, req.allowLoopback);
         if (!verdict.ok) return { kind: "blocked", message: `redirect target ${verdict.reason}`, durationMs: Date.now() - started };
         if (req.credentialsAllowedAt && !req.credentialsAllowedAt(next)) {
           return { kind: "blocked", message: "redirect target is not among the allowed hosts of a credential the task references; not followed", durationMs: Date.now() - started };
@@ -96,7 +97,9 @@ export async function callOut(req: CallRequest): Promise<CallOutcome> {
   } catch (error) {
     const durationMs = Date.now() - started;
     if (signal.aborted) return { kind: "timeout", durationMs };
-    return { kind: "network", message: error instanceof Error ? error.message : "network error", durationMs };
+    const raw = error instanceof Error ? error.message : "network error";
+    const target = new URL(url);
+    return { kind: "network", message: describeNetworkFailure(await classifyNetworkError(raw, target), target, raw), durationMs: Date.now() - started };
   }
 }
 

@@ -1,5 +1,5 @@
 import type { Env } from "../env";
-import { checkOutboundUrl } from "../outbound/url-policy";
+import { allowLoopbackTargets, checkOutboundUrl } from "../outbound/url-policy";
 import { ack, type Delivery } from "../queue/messages";
 import { resolveReferences, TokenUnavailableError, type Resolved } from "../vault/tokens";
 import { afterResultFetch, afterStatusFetch, onPollDelivery, type Fetch, type FetchOutcome, type Step } from "./decide";
@@ -7,7 +7,6 @@ import { callerFor, hostCheck, loadForExecution, observe, pinnedVersions, type T
 import { callOut } from "./http-call";
 import { mayForwardCredentials } from "./providers";
 import { credentialHeaderNames, referencesIn, substitute } from "./references";
-import { allowPrivateTargets } from "./service";
 import { apply } from "./transitions";
 
 /**
@@ -29,7 +28,7 @@ export async function pollTask(env: Env, taskId: string, expectedPolls?: number)
  * allow; the task's secrets are resolved either way, so that an answer echoing one is redacted.
  */
 async function fetchWithPolicy(env: Env, row: TaskWithTeam, { url, forwardAuth }: Fetch): Promise<FetchOutcome> {
-  const verdict = checkOutboundUrl(url, allowPrivateTargets(env));
+  const verdict = checkOutboundUrl(url, allowLoopbackTargets(env));
   if (!verdict.ok) return { kind: "blocked", message: verdict.reason };
   const submitted = JSON.parse(row.headers) as Record<string, string>;
   const credentialNames = credentialHeaderNames(submitted);
@@ -53,7 +52,7 @@ async function fetchWithPolicy(env: Env, row: TaskWithTeam, { url, forwardAuth }
     headers: { accept: "application/json", ...substitute(credentialHeaders, values) },
     credentialHeaders: credentialNames,
     timeoutMs: row.timeout_s * 1000,
-    allowPrivate: allowPrivateTargets(env),
+    allowLoopback: allowLoopbackTargets(env),
   });
   values.clear();
   return observe(outcome, secrets);

@@ -10,7 +10,7 @@ import { delayFor, onRetryRequest } from "./decide";
 import { attemptView, isFinal, taskSummary, taskView, type AttemptRow, type RetryBackoff, type TaskRow, type TaskStatus } from "./model";
 import { effectivePollConfig, type PollConfig } from "./providers";
 import { malformedReferences, referencesIn } from "./references";
-import { checkOutboundUrl } from "../outbound/url-policy";
+import { allowLoopbackTargets, checkOutboundUrl } from "../outbound/url-policy";
 import { cancel, queueExecution, releaseIdempotencyKey, reopen } from "./transitions";
 import { parseAllowedHosts, urlAllowedFor } from "../vault/hosts";
 import { isExpired, NOT_EXPIRED, USABLE_BY_KEY } from "../vault/store";
@@ -32,10 +32,8 @@ export interface NewTask {
   onCompleteUrl?: string | undefined;
 }
 
-export const allowPrivateTargets = (env: Env) => env.ALLOW_PRIVATE_TARGETS === "true";
-
 function checkUrl(env: Env, field: string, url: string) {
-  const verdict = checkOutboundUrl(url, allowPrivateTargets(env));
+  const verdict = checkOutboundUrl(url, allowLoopbackTargets(env));
   if (!verdict.ok) throw new AppError("url_not_allowed", `${field} ${verdict.reason}`, { field });
 }
 

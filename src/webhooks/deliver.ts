@@ -4,8 +4,7 @@ import { ack, type Delivery } from "../queue/messages";
 import { afterWebhookAttempt, onWebhookDelivery, type WebhookOutcome } from "../tasks/decide";
 import { callOut } from "../tasks/http-call";
 import { taskView, type TaskRow } from "../tasks/model";
-import { allowPrivateTargets } from "../tasks/service";
-import { checkOutboundUrl } from "../outbound/url-policy";
+import { allowLoopbackTargets, checkOutboundUrl } from "../outbound/url-policy";
 import { apply, recordWebhookAttempt } from "../tasks/transitions";
 import { signingSecrets } from "./secret";
 import { signatureHeader, standardHeaders } from "./signature";
@@ -33,7 +32,7 @@ export async function deliverWebhook(env: Env, taskId: string): Promise<Delivery
   const next = onWebhookDelivery(row);
   if (next.step !== "deliver") return apply(env, row, next);
   const { url } = next;
-  const verdict = checkOutboundUrl(url, allowPrivateTargets(env));
+  const verdict = checkOutboundUrl(url, allowLoopbackTargets(env));
   let outcome: WebhookOutcome;
   if (!verdict.ok) {
     outcome = { kind: "refused", reason: verdict.reason };
@@ -55,7 +54,7 @@ export async function deliverWebhook(env: Env, taskId: string): Promise<Delivery
       credentialHeaders: ["webhook-signature", "x-signature"],
       body,
       timeoutMs: WEBHOOK_TIMEOUT_MS,
-      allowPrivate: allowPrivateTargets(env),
+      allowLoopback: allowLoopbackTargets(env),
     });
     outcome = answer.kind === "response" ? { kind: "response", status: answer.status } : { kind: answer.kind };
   }

@@ -102,7 +102,7 @@ async function api(method: string, path: string, key: string, body?: unknown) {
 beforeAll(async () => {
   writeFileSync(
     join(dir, "dev.vars"),
-    [`VAULT_MASTER_KEY=${randomBytes(32).toString("hex")}`, `ADMIN_TOKEN=${adminToken}`, `JWT_SECRET=${randomBytes(32).toString("hex")}`, "ALLOW_PRIVATE_TARGETS=true", ""].join("\n"),
+    [`VAULT_MASTER_KEY=${randomBytes(32).toString("hex")}`, `ADMIN_TOKEN=${adminToken}`, `JWT_SECRET=${randomBytes(32).toString("hex")}`, "ALLOW_LOOPBACK_TARGETS=true", ""].join("\n"),
     { mode: 0o600 },
   );
   port = await freePort();

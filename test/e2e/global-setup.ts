@@ -21,6 +21,8 @@ declare module "vitest" {
     jwtSecret: string;
     logFile: string;
     persistDir: string;
+    /** The directory of the dev server's secrets file (and of its .dev-team.json). */
+    devDir: string;
     /** The fake third-party APIs (test/fakes/upstream.ts) on 127.0.0.1. */
     upstreamUrl: string;
   }
@@ -63,7 +65,7 @@ export default async function setup({ provide }: TestProject) {
   const jwtSecret = randomBytes(32).toString("hex");
   writeFileSync(
     varsFile,
-    [`VAULT_MASTER_KEY=${randomBytes(32).toString("hex")}`, `ADMIN_TOKEN=${adminToken}`, `JWT_SECRET=${jwtSecret}`, "ALLOW_PRIVATE_TARGETS=true", ""].join("\n"),
+    [`VAULT_MASTER_KEY=${randomBytes(32).toString("hex")}`, `ADMIN_TOKEN=${adminToken}`, `JWT_SECRET=${jwtSecret}`, "ALLOW_LOOPBACK_TARGETS=true", ""].join("\n"),
     { mode: 0o600 },
   );
   const port = await freePort();
@@ -71,9 +73,11 @@ export default async function setup({ provide }: TestProject) {
 
   // stdout and stderr go straight to the file: this is the Worker log output the leak test reads.
   const logFd = openSync(logFile, "a");
-  const child = spawn(process.execPath, ["scripts/dev.mjs"], {
+  // `--port` as a user passes it (`npm run dev -- --port 9000`); PORT is unset so the flag alone decides.
+  const { PORT: _ignored, ...parentEnv } = process.env;
+  const child = spawn(process.execPath, ["scripts/dev.mjs", "--port", String(port)], {
     cwd: ROOT,
-    env: { ...process.env, PORT: String(port), HOST: "127.0.0.1", TV_PERSIST_DIR: persistDir, TV_DEV_VARS: varsFile },
+    env: { ...parentEnv, HOST: "127.0.0.1", TV_PERSIST_DIR: persistDir, TV_DEV_VARS: varsFile },
     stdio: ["ignore", logFd, logFd],
     detached: true, // its own process group, so teardown also stops wrangler and workerd
   });
@@ -125,6 +129,7 @@ export default async function setup({ provide }: TestProject) {
   provide("jwtSecret", jwtSecret);
   provide("logFile", logFile);
   provide("persistDir", persistDir);
+  provide("devDir", tempDir);
   provide("upstreamUrl", upstream.url);
   return teardown;
 }
