@@ -35,6 +35,7 @@ import { rateLimiterSection } from "./sections/5-rate-limiter.mjs";
 import { memorySection } from "./sections/6-memory.mjs";
 import { fairnessSection } from "./sections/7-fairness.mjs";
 import { costSection } from "./sections/8-cost.mjs";
+import { storeSection } from "./sections/8-store.mjs";
 
 async function main() {
   const startedAt = new Date();
@@ -85,6 +86,7 @@ async function main() {
     if (runs(4)) await endToEndSection(ctx);
     if (runs(5)) await rateLimiterSection(ctx, resolution);
     if (runs(7)) await fairnessSection(ctx);
+    if (runs(9)) await storeSection(ctx, ceiling ?? (await ceilingSection(ctx)));
     if (runs(6)) memorySection(ctx);
 
     meta.totalSeconds = (performance.now() - benchStarted) / 1000;

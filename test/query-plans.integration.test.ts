@@ -37,8 +37,11 @@ function recording(real: Env) {
   return { env: { ...real, DB } as Env, seen };
 }
 
-/** Common table expressions the queries build themselves (bounded by their LIMIT): scanning them is fine. */
-const BOUNDED_CTES = new Set(["chunk", "c"]);
+/**
+ * Row sources the queries build themselves, bounded by their LIMIT or by the request (`w`: the
+ * VALUES list of a task's references and their pinned versions): scanning them is fine.
+ */
+const BOUNDED_CTES = new Set(["chunk", "c", "w"]);
 
 async function fullScans(db: D1Database, { sql, args }: Recorded): Promise<string[]> {
   const { results } = await db.prepare(`EXPLAIN QUERY PLAN ${sql}`).bind(...args).all<{ detail: string }>();

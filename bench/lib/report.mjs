@@ -77,6 +77,9 @@ export function problems(raw) {
     if (r.warmup.non2xx > 0 || r.warmup.errors > 0) found.push(`${name} warmup: ${r.warmup.non2xx} non-2xx, ${r.warmup.errors} errors`);
   }
   if (raw.ceiling?.non2xx > 0) found.push(`GET /healthz: ${raw.ceiling.non2xx} non-2xx`);
+  for (const [name, r] of Object.entries(raw.store ?? {})) {
+    if (r.non2xx > 0 || r.errors > 0) found.push(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors (${JSON.stringify(r.statuses)})`);
+  }
   const { admitted, other } = raw.rateLimiter ?? { admitted: FREE_LIMIT, other: 0 };
   if (admitted !== FREE_LIMIT || other > 0) found.push(`rate limiter admitted ${admitted} of ${RATE_ACCURACY_REQUESTS} (limit ${FREE_LIMIT}), ${other} neither 200 nor 429`);
   for (const run of [raw.endToEnd, raw.endToEndPaced].filter(Boolean)) {

@@ -4,7 +4,8 @@ import { gateFor } from "../gate/client";
 import { PLANS, type Plan } from "../plans";
 import { ack, type Delivery } from "../queue/messages";
 import { VaultDecryptError } from "../vault/cipher";
-import { resolution, TokenUnavailableError } from "../vault/tokens";
+import { resolveReferences, TokenUnavailableError, type Resolved } from "../vault/tokens";
+import { urlAllowedFor } from "../vault/hosts";
 import { afterAttempt, attemptEnd, onClaimLost, onDelivery, type AttemptOutcome, type CallObservation } from "./decide";
 import { redact, storedBody } from "../outbound/redact";
 import { allowLoopbackTargets } from "../outbound/url-policy";
@@ -34,6 +35,19 @@ export function callerFor(env: Env, row: TaskWithTeam) {
   return taskContext(env, { id: row.id, apiKeyId: row.api_key_id, team: { id: row.team_id, keySalt: row.key_salt } });
 }
 
+/** The versions a task fixed at creation (tasks from before versions resolve the current one). */
+export function pinnedVersions(row: Pick<TaskRow, "token_versions">): Record<string, number> {
+  if (!row.token_versions) return {};
+  const parsed = JSON.parse(row.token_versions) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, number] => typeof e[1] === "number"));
+}
+
+/** A URL may receive the resolved credentials only if every one of them allows its host. */
+export function hostCheck(resolved: Resolved): (url: string) => boolean {
+  const bound = [...resolved.allowedHosts.values()].filter((hosts) => hosts !== null);
+  return (url) => bound.every((hosts) => urlAllowedFor(url, hosts));
+}
+
 /** First delivery and retries of a task's main call. */
 export async function executeTask(env: Env, taskId: string): Promise<Delivery> {
   const row = await loadForExecution(env, taskId);
@@ -51,16 +65,11 @@ export async function executeTask(env: Env, taskId: string): Promise<Delivery> {
   }
   try {
     const startedAt = new Date();
-    const headers = JSON.parse(row.headers) as Record<string, string>;
-    // The references are read, and their access audited, in the claim's own batch (one round
-    // trip), the audit rows only if this claim took the task.
-    const refs = referencesIn(headers);
-    let resolved: ReturnType<typeof resolution> | undefined;
-    const claimed = await claim(env, row, startedAt, (guard) => (resolved = resolution(callerFor(env, row), refs, guard)).statements);
+    const claimed = await claim(env, row, startedAt);
     if (claimed === null) return await apply(env, row, onClaimLost(row, Date.now()));
     const task = { ...row, status: "processing" as const, attempts: claimed.attempt, runs: claimed.run };
     try {
-      const outcome = await attempt(env, task, headers, async () => (resolved ? resolved.open(claimed.alongside) : new Map()));
+      const outcome = await attempt(env, task);
       const step = afterAttempt(task, outcome, Date.now());
       return await apply(env, task, step, { ...attemptEnd(outcome, step), run: claimed.run, attempt: claimed.attempt, startedAt });
     } catch (error) {
@@ -73,17 +82,20 @@ export async function executeTask(env: Env, taskId: string): Promise<Delivery> {
   }
 }
 
-async function attempt(env: Env, task: TaskWithTeam, headers: Record<string, string>, resolve: () => Promise<Map<string, string>>): Promise<AttemptOutcome> {
-  let values: Map<string, string>;
+async function attempt(env: Env, task: TaskWithTeam): Promise<AttemptOutcome> {
+  const headers = JSON.parse(task.headers) as Record<string, string>;
+  let resolved: Resolved;
   try {
-    values = await resolve();
+    resolved = await resolveReferences(callerFor(env, task), referencesIn(headers), pinnedVersions(task));
   } catch (error) {
     if (error instanceof TokenUnavailableError) return { kind: "references_unavailable", tokenIds: error.tokenIds };
     if (error instanceof VaultDecryptError) return { kind: "undecryptable", tokenId: error.tokenId };
     throw error;
   }
+  const values = resolved.values;
   const secrets = [...values.values()];
   const outcome = await callOut({
+    credentialsAllowedAt: hostCheck(resolved),
     method: task.method,
     url: task.target_url,
     headers: withDefaultContentType(substitute(headers, values), task.body ?? undefined),

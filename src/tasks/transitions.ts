@@ -233,15 +233,18 @@ export async function cancel(db: D1Database, teamId: string, taskId: string): Pr
  */
 export async function reopen(db: D1Database, task: Pick<TaskRow, "id" | "team_id">, refs: string[], audit: Omit<AuditEntry, "teamId" | "targetType" | "targetId" | "action">): Promise<TaskRow | null> {
   const at = new Date().toISOString();
-  const guard = refs.length === 0 ? "" : ` AND (SELECT COUNT(*) FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id IN (${refs.map(() => "?").join(", ")})) = ${refs.length}`;
+  const list = refs.map(() => "?").join(", ");
+  const guard = refs.length === 0 ? "" : ` AND (SELECT COUNT(*) FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id IN (${list})) = ${refs.length}`;
+  // A new run takes the credentials' current versions (a run never mixes versions).
+  const versions = refs.length === 0 ? "" : `, token_versions = (SELECT json_group_object(id, current_version) FROM tokens WHERE team_id = ? AND id IN (${list}))`;
   const [updated] = await db.batch<TaskRow>([
     db
       .prepare(
         `UPDATE tasks SET ${to("reopen")}, runs = runs + 1, attempts = 0, run_at = ?, updated_at = ?, error = NULL, result = NULL, poll_state = NULL,
-           lease_until = NULL, started_at = NULL, completed_at = NULL, webhook_status = NULL, webhook_attempts = 0, webhook_error = NULL
+           lease_until = NULL, started_at = NULL, completed_at = NULL, webhook_status = NULL, webhook_attempts = 0, webhook_error = NULL${versions}
          WHERE id = ? AND team_id = ? AND ${from("reopen")}${guard} RETURNING *`,
       )
-      .bind(at, at, task.id, task.team_id, ...(refs.length > 0 ? [task.team_id, ...refs] : [])),
+      .bind(at, at, ...(refs.length > 0 ? [task.team_id, ...refs] : []), task.id, task.team_id, ...(refs.length > 0 ? [task.team_id, ...refs] : [])),
     auditStatement(db, { ...audit, teamId: task.team_id, action: "task.retried", targetType: "task", targetId: task.id }, at, { onlyIfChanged: true }),
   ]);
   return updated?.results[0] ?? null;
