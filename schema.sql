@@ -31,7 +31,9 @@ CREATE TABLE IF NOT EXISTS api_keys (
   created_by   TEXT,
   created_at   TEXT NOT NULL,
   last_used_at TEXT,
-  revoked_at   TEXT
+  revoked_at   TEXT,
+  -- JSON array of scope labels (e.g. ["payments"]): a named secret with labels is revealed only to keys carrying them all.
+  labels       TEXT NOT NULL DEFAULT '[]'
 );
 CREATE INDEX IF NOT EXISTS api_keys_team ON api_keys (team_id, id);
 
@@ -44,10 +46,31 @@ CREATE TABLE IF NOT EXISTS tokens (
   iv           TEXT NOT NULL,
   key_version  INTEGER NOT NULL,
   created_at   TEXT NOT NULL,
-  revoked_at   TEXT
+  revoked_at   TEXT,
+  -- The view that made it: /v1/tokens, /vault/secrets, /v1/credentials, or a vault's key.
+  kind         TEXT NOT NULL DEFAULT 'token' CHECK (kind IN ('token', 'secret', 'credential', 'vault_key')),
+  type         TEXT NOT NULL DEFAULT 'static',
+  -- team: any key of the team (tokens, credentials); app: API keys it is assigned to; user: owner_user_id only.
+  owner_type   TEXT NOT NULL DEFAULT 'team' CHECK (owner_type IN ('team', 'app', 'user')),
+  owner_user_id TEXT,
+  created_by_key_id TEXT,
+  -- JSON array of labels the revealing key must carry.
+  scope_labels TEXT NOT NULL DEFAULT '[]',
+  expires_at   TEXT,
+  -- Set by the sweeper when it records the expiry (once).
+  expiry_noted_at TEXT,
+  -- JSON array of hosts the value may be sent to (exact or *.one-level); NULL = unrestricted.
+  allowed_hosts TEXT,
+  metadata     TEXT NOT NULL DEFAULT '{}',
+  policy       TEXT NOT NULL DEFAULT '{}',
+  -- The version the row's ciphertext is; older versions are in credential_versions.
+  current_version INTEGER NOT NULL DEFAULT 1,
+  updated_at   TEXT
 );
 CREATE INDEX IF NOT EXISTS tokens_team_active ON tokens (team_id, revoked_at, id);
 CREATE INDEX IF NOT EXISTS tokens_key_version ON tokens (key_version, id);
+-- Names are unique per view (and per user for user-level secrets); /v1/tokens names are free-form.
+CREATE UNIQUE INDEX IF NOT EXISTS tokens_named ON tokens (team_id, kind, COALESCE(owner_user_id, ''), name) WHERE kind <> 'token' AND revoked_at IS NULL;
 
 CREATE TABLE IF NOT EXISTS audit_log (
   id               TEXT PRIMARY KEY,
@@ -99,12 +122,17 @@ CREATE TABLE IF NOT EXISTS tasks (
   started_at       TEXT,
   completed_at     TEXT,
   -- How many times the task has been run: 1, plus one per POST /v1/tasks/:id/retry.
-  runs             INTEGER NOT NULL DEFAULT 1
+  runs             INTEGER NOT NULL DEFAULT 1,
+  -- JSON {tok_id: version} fixed at creation: every step of the task uses the same version.
+  token_versions   TEXT
 );
 CREATE INDEX IF NOT EXISTS tasks_team ON tasks (team_id, id);
 CREATE INDEX IF NOT EXISTS tasks_team_status ON tasks (team_id, status, id);
 CREATE INDEX IF NOT EXISTS tasks_team_provider ON tasks (team_id, provider, id);
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_idempotency ON tasks (team_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+-- The sweeper's scans: unfinished tasks and owed webhooks only (partial, so they stay small).
+CREATE INDEX IF NOT EXISTS tasks_active ON tasks (status, updated_at) WHERE status IN ('pending', 'delayed', 'processing', 'polling');
+CREATE INDEX IF NOT EXISTS tasks_webhook_pending ON tasks (updated_at) WHERE webhook_status = 'pending';
 
 CREATE TABLE IF NOT EXISTS webhook_secrets (
   team_id      TEXT PRIMARY KEY REFERENCES teams (id),
@@ -167,3 +195,53 @@ CREATE TABLE IF NOT EXISTS invitations (
   accepted_at  TEXT
 );
 CREATE INDEX IF NOT EXISTS invitations_team ON invitations (team_id, accepted_at);
+
+-- Versions of a credential other than its current one (the current one is on the tokens row).
+-- Version 1's ciphertext is bound to the token id alone (as before versions existed); version n > 1 to "tok_...#vn".
+CREATE TABLE IF NOT EXISTS credential_versions (
+  token_id     TEXT NOT NULL REFERENCES tokens (id),
+  version      INTEGER NOT NULL,
+  team_id      TEXT NOT NULL,
+  -- Erased ('') when the version is retired.
+  ciphertext   TEXT NOT NULL,
+  iv           TEXT NOT NULL,
+  key_version  INTEGER NOT NULL,
+  state        TEXT NOT NULL CHECK (state IN ('rotated', 'retired')),
+  grace_until  TEXT,
+  created_at   TEXT NOT NULL,
+  rotated_at   TEXT NOT NULL,
+  retired_at   TEXT,
+  PRIMARY KEY (token_id, version)
+);
+CREATE INDEX IF NOT EXISTS credential_versions_state ON credential_versions (state, token_id);
+
+-- Leases (seed 004): active while revoked_at IS NULL and expires_at is in the future.
+CREATE TABLE IF NOT EXISTS leases (
+  id              TEXT PRIMARY KEY,
+  team_id         TEXT NOT NULL,
+  token_id        TEXT NOT NULL REFERENCES tokens (id),
+  version         INTEGER NOT NULL,
+  -- The identity the caller declared, and the caller that authenticated.
+  identity_type   TEXT NOT NULL,
+  identity_name   TEXT NOT NULL,
+  actor_type      TEXT NOT NULL,
+  actor_id        TEXT NOT NULL,
+  created_at      TEXT NOT NULL,
+  expires_at      TEXT NOT NULL,
+  max_expires_at  TEXT NOT NULL,
+  revoked_at      TEXT,
+  -- Set by the sweeper when it records the expiry (once).
+  ended_noted_at  TEXT
+);
+CREATE INDEX IF NOT EXISTS leases_token_active ON leases (token_id, revoked_at, expires_at);
+CREATE INDEX IF NOT EXISTS leases_team ON leases (team_id, id);
+
+-- App-level named secrets are readable by the API keys they are assigned to.
+CREATE TABLE IF NOT EXISTS secret_assignments (
+  token_id    TEXT NOT NULL REFERENCES tokens (id),
+  api_key_id  TEXT NOT NULL REFERENCES api_keys (id),
+  team_id     TEXT NOT NULL,
+  created_at  TEXT NOT NULL,
+  PRIMARY KEY (token_id, api_key_id)
+);
+CREATE INDEX IF NOT EXISTS secret_assignments_key ON secret_assignments (api_key_id, token_id);

@@ -17,13 +17,17 @@ export type Actor =
   | { type: "api_key"; id: string }
   | { type: "user"; id: string; email: string }
   | { type: "admin"; id: "admin" }
-  | { type: "task"; id: string; apiKeyId: string };
+  | { type: "task"; id: string; apiKeyId: string }
+  /** The Worker itself, on a schedule: the sweeper (expiries, version retirements) and the retention purge. */
+  | { type: "system"; id: "sweeper" | "retention" };
 
 /** Actors that have an identity (everything but anonymous): the ones audit rows name. */
 export type KnownActor = Exclude<Actor, { type: "anonymous" }>;
 export type ActorOf<T extends Actor["type"]> = Extract<Actor, { type: T }>;
 
 export const ADMIN_ACTOR: ActorOf<"admin"> = { type: "admin", id: "admin" };
+export const SWEEPER_ACTOR: ActorOf<"system"> = { type: "system", id: "sweeper" };
+export const SYSTEM_RETENTION_ACTOR: ActorOf<"system"> = { type: "system", id: "retention" };
 
 /** The team the request acts for, when known: its id and the salt of its vault keys. */
 export interface ContextTeam {
@@ -40,6 +44,8 @@ export interface Context {
   readonly team: ContextTeam | undefined;
   /** API-key scopes; other actors are authorised by other rules (roles, the operator token). */
   readonly scopes: readonly Scope[];
+  /** API-key scope labels (named secrets with labels are revealed only to keys carrying them). */
+  readonly keyLabels: readonly string[];
   /** The caller's address as Cloudflare reports it (never a client-supplied forwarding header). */
   readonly clientAddress: string | undefined;
   readonly env: Env;
@@ -54,6 +60,8 @@ export type TeamContext = IdentifiedContext & { readonly team: ContextTeam };
 /** An API-key request: the team is loaded whole (its plan is known). */
 export type ApiKeyContext = TeamContext & { readonly actor: ActorOf<"api_key">; readonly team: ContextTeam & { plan: Plan } };
 export type UserContext = Context & { readonly actor: ActorOf<"user"> };
+/** A request to a view that both API keys and users call (named secrets): a team is always chosen. */
+export type KeyOrUserContext = TeamContext & { readonly actor: ActorOf<"api_key"> | ActorOf<"user"> };
 export type AdminContext = Context & { readonly actor: ActorOf<"admin"> };
 
 export function createContext<A extends Actor, T extends ContextTeam | undefined = undefined>(fields: {
@@ -62,6 +70,7 @@ export function createContext<A extends Actor, T extends ContextTeam | undefined
   env: Env;
   team?: T;
   scopes?: readonly Scope[];
+  keyLabels?: readonly string[];
   clientAddress?: string | undefined;
   exec?: Pick<ExecutionContext, "waitUntil">;
 }): Context & { readonly actor: A; readonly team: T } {
@@ -70,6 +79,7 @@ export function createContext<A extends Actor, T extends ContextTeam | undefined
     actor: fields.actor,
     team: fields.team as T,
     scopes: fields.scopes ?? [],
+    keyLabels: fields.keyLabels ?? [],
     clientAddress: fields.clientAddress,
     env: fields.env,
     exec: fields.exec ?? detachedExec,

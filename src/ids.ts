@@ -80,6 +80,7 @@ export const ID_KINDS = {
   task: "a task",
   usr: "a user",
   inv: "an invitation",
+  lease: "a lease",
 } as const;
 export type IdPrefix = keyof typeof ID_KINDS;
 
@@ -90,6 +91,7 @@ export const newId = {
   task: () => `task_${ulid()}`,
   user: () => `usr_${ulid()}`,
   invitation: () => `inv_${ulid()}`,
+  lease: () => `lease_${ulid()}`,
   audit: () => `aud_${ulid()}`,
   request: () => `req_${ulid()}`,
 };

@@ -15,6 +15,9 @@ type JsonSchema = Record<string, unknown>;
 const TAGS: Record<string, string> = {
   Service: "Liveness and this document",
   Tokens: "Credentials stored once, encrypted, used by tok_ reference (seed 000)",
+  "Named secrets": "Seed 001's vault: named secrets, app-level (API keys) or user-level (sessions), with runtime retrieval",
+  Credentials: "Seed 004's credentials: named, typed, versioned (rotation), with a lease policy and allowedHosts",
+  Leases: "Seed 004's leases: the value for a while, within the credential's policy",
   Tasks: "Outbound HTTP calls run from the queue, with tok_ references resolved at execution",
   Webhooks: "The signing secret of task completion webhooks",
   Audit: "The team's audit trail",
@@ -30,6 +33,9 @@ export function routeErrorCodes(route: Pick<AnyRoute, "auth" | "body" | "params"
   if (route.auth === "apiKey") ["api_key_required", "invalid_api_key", "insufficient_scope", "rate_limited"].forEach((c) => codes.add(c as ErrorCode));
   if (route.auth === "admin") ["admin_token_required", "invalid_admin_token", "not_configured"].forEach((c) => codes.add(c as ErrorCode));
   if (route.auth === "user") ["session_required", "invalid_session", "not_configured"].forEach((c) => codes.add(c as ErrorCode));
+  if (route.auth === "apiKeyOrUser") {
+    ["api_key_required", "invalid_api_key", "insufficient_scope", "rate_limited", "invalid_session", "not_configured", "team_required", "access_denied"].forEach((c) => codes.add(c as ErrorCode));
+  }
   if (route.body || route.params || route.query || route.headers) codes.add("validation_failed");
   if (route.body) ["malformed_body", "body_incomplete", "payload_too_large", "unsupported_media_type"].forEach((c) => codes.add(c as ErrorCode));
   for (const code of route.errors ?? []) codes.add(code);
@@ -152,7 +158,9 @@ export function buildOpenApi(routes: AnyRoute[]) {
             ? [{ adminToken: [] }]
             : route.auth === "user"
               ? [{ sessionToken: [] }]
-              : [],
+              : route.auth === "apiKeyOrUser"
+                ? [{ bearerApiKey: route.scope ? [route.scope] : [] }, { headerApiKey: route.scope ? [route.scope] : [] }, { sessionToken: [] }]
+                : [],
       ...(route.scope ? { "x-required-scope": route.scope, description: `Requires an API key with the \`${route.scope}\` scope.` } : {}),
       parameters: parametersFor(components, route),
       ...(route.body ? { requestBody: { required: true, content: { "application/json": { schema: toSchema(components, route.body, "input") } } } } : {}),

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { ALL_SCOPES } from "../src/auth/scopes";
+import { ALL_SCOPES, DEFAULT_SCOPES } from "../src/auth/scopes";
 import { signSession } from "../src/auth/jwt";
 import { PBKDF2_ITERATIONS } from "../src/auth/passwords";
 import { routes } from "../src/routes";
@@ -20,7 +20,7 @@ describe("sign-up, login, logout", () => {
     expect(u.team).toMatchObject({ plan: "free", name: "user team" });
     const created = await createKey(u.token, u.team.id, { name: "Production Key" });
     expect(created.status).toBe(201);
-    expect(created.json.apiKey).toMatchObject({ name: "Production Key", scopes: [...ALL_SCOPES], revokedAt: null });
+    expect(created.json.apiKey).toMatchObject({ name: "Production Key", scopes: [...DEFAULT_SCOPES], revokedAt: null });
     const key = created.json.key as string;
     expect((await call("POST", "/v1/tokens", { key, body: { name: "n", value: "v" } })).status).toBe(201);
     const listed = await asUser(u.token, "GET", `/teams/${u.team.id}/apikeys`);

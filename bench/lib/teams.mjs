@@ -95,5 +95,5 @@ export function teamFixtures({ base, adminToken, targetBase }) {
     const team = pool.pick();
     return { ...req, headers: { ...req.headers, authorization: `Bearer ${team.key}` }, ...(bodyName ? { body: team.bodies[bodyName] } : {}) };
   };
-  return { pool, createTeam, createToken, taskBody, growPool, ensureCapacity, rotating };
+  return { pool, adminToken, createTeam, createToken, taskBody, growPool, ensureCapacity, rotating };
 }

@@ -15,6 +15,7 @@ export const ApiKey = z
     name: z.string(),
     prefix: z.string().describe("Non-secret display prefix of the key"),
     scopes: z.array(z.enum(ALL_SCOPES)),
+    labels: z.array(z.string()).describe("Scope labels: named secrets with labels are revealed only to keys carrying them all"),
     createdAt: isoDate,
     lastUsedAt: isoDate.nullable().optional(),
     revokedAt: isoDate.nullable().optional(),
@@ -38,7 +39,12 @@ export const ChangeRoleBody = z.strictObject({ role: z.enum(ROLES) });
 export const AcceptBody = z.strictObject({ token: z.string().min(1).max(200) });
 export const CreateKeyBody = z.strictObject({
   name: z.string().trim().min(1).max(100),
-  scopes: z.array(z.enum(ALL_SCOPES)).min(1).max(ALL_SCOPES.length).optional().describe("Defaults to all scopes"),
+  scopes: z.array(z.enum(ALL_SCOPES)).min(1).max(ALL_SCOPES.length).optional().describe("Defaults to every scope but secrets:reveal, which must be asked for"),
+  labels: z
+    .array(z.string().regex(/^[a-z0-9][a-z0-9_.:-]{0,63}$/, "labels are lowercase letters, digits and _.:- (at most 64)"))
+    .max(20)
+    .optional()
+    .describe('Scope labels (e.g. ["payments"]) for named secrets with a scope'),
 });
 
 export const User = z.object({ id: z.string(), email: z.string(), createdAt: isoDate }).meta({ id: "User" });

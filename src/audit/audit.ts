@@ -17,7 +17,7 @@ export interface AuditEntry {
   teamId: string;
   actor: Actor;
   action: AuditAction;
-  targetType: "team" | "api_key" | "token" | "user" | "invitation" | "task";
+  targetType: "team" | "api_key" | "token" | "user" | "invitation" | "task" | "secret" | "credential" | "lease";
   targetId: string;
   requestId: string;
   metadata?: Record<string, string | number | boolean | null>;
@@ -32,10 +32,16 @@ export function auditStatement(
   db: D1Database,
   entry: AuditEntry,
   at: string = new Date().toISOString(),
-  options: { onlyIfChanged?: boolean; onlyIf?: { sql: string; args: (string | number)[] } } = {},
+  options: {
+    onlyIfChanged?: boolean;
+    onlyIf?: { sql: string; args: (string | number | null)[] };
+    /** The target id read by a scalar subquery in the same statement (instead of entry.targetId). */
+    targetFrom?: { sql: string; args: (string | number | null)[] };
+  } = {},
 ): D1PreparedStatement {
   const columns = "id, team_id, actor_type, actor_id, actor_api_key_id, action, target_type, target_id, request_id, metadata, created_at";
-  const values = "?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?";
+  const target = options.targetFrom ? `(${options.targetFrom.sql})` : "?";
+  const values = `?, ?, ?, ?, ?, ?, ?, ${target}, ?, ?, ?`;
   const condition = options.onlyIfChanged ? "changes() > 0" : options.onlyIf?.sql;
   const sql = condition ? `INSERT INTO audit_log (${columns}) SELECT ${values} WHERE ${condition}` : `INSERT INTO audit_log (${columns}) VALUES (${values})`;
   return db
@@ -48,7 +54,7 @@ export function auditStatement(
       entry.actor.type === "task" ? entry.actor.apiKeyId : entry.actor.type === "api_key" ? entry.actor.id : null,
       entry.action,
       entry.targetType,
-      entry.targetId,
+      ...(options.targetFrom ? options.targetFrom.args : [entry.targetId]),
       entry.requestId,
       entry.metadata ? JSON.stringify(entry.metadata) : null,
       at,

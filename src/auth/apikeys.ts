@@ -42,6 +42,8 @@ export interface AuthenticatedTeam {
 export interface ApiKeyAuth {
   apiKeyId: string;
   scopes: readonly Scope[];
+  /** Scope labels (named secrets with labels are revealed only to keys carrying them). */
+  labels: readonly string[];
   team: AuthenticatedTeam;
 }
 
@@ -78,6 +80,7 @@ export function extractApiKey(headers: Headers): string | undefined {
 interface KeyRow {
   key_id: string;
   scopes: string;
+  labels: string;
   revoked_at: string | null;
   team_id: string;
   team_name: string;
@@ -90,6 +93,7 @@ interface KeyRow {
 export interface KeyRecord {
   apiKeyId: string;
   scopes: Scope[];
+  labels: string[];
   revoked: boolean;
   team: AuthenticatedTeam;
 }
@@ -102,7 +106,7 @@ export async function loadKeyRecord(db: D1Database, keyHash: string): Promise<Ke
   apiKeyLookups.d1++;
   const row = await db
     .prepare(
-      `SELECT k.id AS key_id, k.scopes, k.revoked_at, t.id AS team_id, t.name AS team_name, t.plan, t.key_salt, t.created_at AS team_created_at
+      `SELECT k.id AS key_id, k.scopes, k.labels, k.revoked_at, t.id AS team_id, t.name AS team_name, t.plan, t.key_salt, t.created_at AS team_created_at
        FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.key_hash = ?`,
     )
     .bind(keyHash)
@@ -111,6 +115,7 @@ export async function loadKeyRecord(db: D1Database, keyHash: string): Promise<Ke
   return {
     apiKeyId: row.key_id,
     scopes: parseScopes(row.scopes),
+    labels: parseLabels(row.labels),
     revoked: row.revoked_at !== null,
     team: { id: row.team_id, name: row.team_name, plan: row.plan, keySalt: row.key_salt, createdAt: row.team_created_at },
   };
@@ -138,7 +143,7 @@ export async function authenticateApiKey(
   if (!admitted) throw new AppError("invalid_api_key");
   if (!checked) rememberLegacyKey(keyHash);
   const { record, decision, touch } = admitted;
-  return { auth: { apiKeyId: record.apiKeyId, scopes: record.scopes, team: record.team }, decision, touch };
+  return { auth: { apiKeyId: record.apiKeyId, scopes: record.scopes, labels: record.labels ?? [], team: record.team }, decision, touch };
 }
 
 export interface ApiKeyRow {
@@ -147,6 +152,7 @@ export interface ApiKeyRow {
   name: string;
   prefix: string;
   scopes: string;
+  labels: string;
   created_at: string;
   last_used_at: string | null;
   revoked_at: string | null;
@@ -158,10 +164,17 @@ export function apiKeyView(row: ApiKeyRow) {
     name: row.name,
     prefix: row.prefix,
     scopes: parseScopes(row.scopes),
+    labels: parseLabels(row.labels),
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
   };
+}
+
+export function parseLabels(stored: string | null | undefined): string[] {
+  if (!stored) return [];
+  const parsed = JSON.parse(stored) as unknown;
+  return Array.isArray(parsed) ? parsed.filter((l): l is string => typeof l === "string") : [];
 }
 
 export class PlanLimitError extends AppError {

@@ -59,7 +59,7 @@ async function runRoute(route: AnyRoute, request: IRequest, env: Env, exec: Exec
     const ctx = built.ctx;
     decision = built.decision;
     if (decision && !decision.allowed) throw new AppError("rate_limited");
-    if (route.scope && !ctx.scopes.includes(route.scope)) {
+    if (route.scope && ctx.actor.type === "api_key" && !ctx.scopes.includes(route.scope)) {
       throw new AppError("insufficient_scope", `This API key lacks the scope ${route.scope}`, { requiredScope: route.scope });
     }
     const url = new URL(request.url);

@@ -5,6 +5,9 @@ import { ADMIN_ACTOR, createContext, type Context } from "../context";
 import type { Env } from "../env";
 import type { RateLimitDecision } from "../ratelimit/sliding-window";
 import type { AuthMode } from "./route";
+import { API_KEY_PREFIX } from "../auth/key-format";
+import { AppError } from "../errors";
+import { teamOfUser } from "../teams/members";
 
 /**
  * Builds the request's one context from the route's auth mode: authenticates the caller and
@@ -29,11 +32,20 @@ export async function buildContext(
       const user = await authenticateUser(env, request.headers);
       return { ctx: createContext({ ...base, actor: { type: "user", id: user.userId, email: user.email } }) };
     }
+    case "apiKeyOrUser": {
+      // An API key (by its prefix, or in X-API-Key) acts as itself; anything else must be a session.
+      const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "")?.[1];
+      if (request.headers.has("x-api-key") || bearer?.startsWith(API_KEY_PREFIX)) return buildContext("apiKey", request, env, exec, requestId);
+      if (!bearer) throw new AppError("api_key_required", "API key or session token required");
+      const user = await authenticateUser(env, request.headers);
+      const team = await teamOfUser(env.DB, user.userId, request.headers.get("x-team-id"));
+      return { ctx: createContext({ ...base, actor: { type: "user", id: user.userId, email: user.email }, team }) };
+    }
     case "apiKey": {
       // One RPC to the team's gate: authentication and the rate limit together.
       const admitted = await authenticateApiKey(env, request.headers);
       if (admitted.touch) touchApiKey(env.DB, admitted.auth, exec);
-      const ctx = createContext({ ...base, actor: { type: "api_key", id: admitted.auth.apiKeyId }, team: admitted.auth.team, scopes: admitted.auth.scopes });
+      const ctx = createContext({ ...base, actor: { type: "api_key", id: admitted.auth.apiKeyId }, team: admitted.auth.team, scopes: admitted.auth.scopes, keyLabels: admitted.auth.labels });
       return { ctx, decision: admitted.decision };
     }
   }

@@ -1,19 +1,20 @@
 import type { z } from "zod";
 import type { Scope } from "../auth/scopes";
-import type { AdminContext, ApiKeyContext, Context, UserContext } from "../context";
+import type { AdminContext, ApiKeyContext, Context, KeyOrUserContext, UserContext } from "../context";
 import type { ErrorCode } from "../errors";
 
 /**
  * A route is declared once, with its schemas: the router serves it and the OpenAPI document
  * is generated from the same declaration, so the docs cannot drift from the code.
  */
-export type AuthMode = "none" | "apiKey" | "admin" | "user";
+/** `apiKeyOrUser`: an API key (scopes apply) or a user session (team from X-Team-Id when in several). */
+export type AuthMode = "none" | "apiKey" | "admin" | "user" | "apiKeyOrUser";
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
 
 type Out<S> = S extends z.ZodType ? z.output<S> : undefined;
 
 /** The request context a route of each auth mode receives. */
-export type ContextFor<A extends AuthMode> = A extends "apiKey" ? ApiKeyContext : A extends "user" ? UserContext : A extends "admin" ? AdminContext : Context;
+export type ContextFor<A extends AuthMode> = A extends "apiKeyOrUser" ? KeyOrUserContext : A extends "apiKey" ? ApiKeyContext : A extends "user" ? UserContext : A extends "admin" ? AdminContext : Context;
 
 export interface RouteContext<A extends AuthMode, B, Q, P, H> {
   /** Built once per request by the app: request id, actor, team, scopes, env. */
@@ -46,8 +47,8 @@ export interface RouteSpec<
   summary: string;
   tag: string;
   auth: A;
-  /** For API-key routes: the scope the key must carry. */
-  scope?: A extends "apiKey" ? Scope : never;
+  /** For API-key routes: the scope the key must carry (on apiKeyOrUser routes, when the caller is a key). */
+  scope?: A extends "apiKey" | "apiKeyOrUser" ? Scope : never;
   body?: B;
   query?: Q;
   params?: P;

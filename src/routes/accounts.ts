@@ -22,7 +22,7 @@ import {
   SignupResponse,
   TeamParams,
 } from "../api/accounts";
-import { ALL_SCOPES } from "../auth/scopes";
+import { DEFAULT_SCOPES } from "../auth/scopes";
 import { login, logout, signup } from "../auth/sessions";
 import { AppError } from "../errors";
 import { json } from "../http/errors";
@@ -170,7 +170,7 @@ export const accountRoutes = [
     errors: ["access_denied", "insufficient_role", "not_found", "plan_limit_reached"],
     handler: async ({ ctx, params, body }) => {
       await requireRole(ctx, params.teamId, "admin");
-      return json(await createApiKey(ctx, params.teamId, body.name, body.scopes ?? ALL_SCOPES), 201);
+      return json(await createApiKey(ctx, params.teamId, body.name, body.scopes ?? DEFAULT_SCOPES, body.labels ?? []), 201);
     },
   }),
   defineRoute({

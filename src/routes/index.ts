@@ -5,7 +5,9 @@ import { auditRoutes } from "./audit";
 import { metaRoutes } from "./meta";
 import { taskRoutes } from "./tasks";
 import { tokenRoutes } from "./tokens";
+import { secretRoutes } from "./secrets";
+import { credentialRoutes } from "./credentials";
 import { webhookRoutes } from "./webhooks";
 
 /** Every route the Worker serves, in one table (the router and the OpenAPI document read it). */
-export const routes: AnyRoute[] = [...metaRoutes(() => routes), ...tokenRoutes, ...taskRoutes, ...webhookRoutes, ...auditRoutes, ...accountRoutes, ...adminRoutes];
+export const routes: AnyRoute[] = [...metaRoutes(() => routes), ...tokenRoutes, ...secretRoutes, ...credentialRoutes, ...taskRoutes, ...webhookRoutes, ...auditRoutes, ...accountRoutes, ...adminRoutes];

@@ -29,7 +29,7 @@ export const taskRoutes = [
         headers: { "Idempotent-Replayed": { description: "`true` when this is the first task again, for a repeated Idempotency-Key", schema: { type: "string", enum: ["true"] } } },
       },
     },
-    errors: ["max_wait_exceeded", "url_not_allowed", "invalid_token_reference", "token_unavailable", "idempotency_key_reused", "queue_unavailable"],
+    errors: ["max_wait_exceeded", "url_not_allowed", "invalid_token_reference", "token_unavailable", "secret_expired", "credential_host_not_allowed", "idempotency_key_reused", "queue_unavailable"],
     handler: async ({ ctx, body, headers }) => {
       const { task, replayed } = await createTask(ctx, body, headers["idempotency-key"]);
       return json({ task }, 201, replayed ? { "Idempotent-Replayed": "true" } : {});

@@ -4,7 +4,8 @@ import { gateFor } from "../gate/client";
 import { PLANS, type Plan } from "../plans";
 import { ack, type Delivery } from "../queue/messages";
 import { VaultDecryptError } from "../vault/cipher";
-import { resolveTokens, TokenUnavailableError } from "../vault/tokens";
+import { resolveReferences, TokenUnavailableError, type Resolved } from "../vault/tokens";
+import { urlAllowedFor } from "../vault/hosts";
 import { afterAttempt, attemptEnd, onClaimLost, onDelivery, type AttemptOutcome, type CallObservation } from "./decide";
 import { redact, storedBody } from "../outbound/redact";
 import { allowLoopbackTargets } from "../outbound/url-policy";
@@ -32,6 +33,19 @@ export async function loadForExecution(env: Env, taskId: string): Promise<TaskWi
 /** The task resolves its references as itself, on behalf of the key that created it. */
 export function callerFor(env: Env, row: TaskWithTeam) {
   return taskContext(env, { id: row.id, apiKeyId: row.api_key_id, team: { id: row.team_id, keySalt: row.key_salt } });
+}
+
+/** The versions a task fixed at creation (tasks from before versions resolve the current one). */
+export function pinnedVersions(row: Pick<TaskRow, "token_versions">): Record<string, number> {
+  if (!row.token_versions) return {};
+  const parsed = JSON.parse(row.token_versions) as Record<string, unknown>;
+  return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, number] => typeof e[1] === "number"));
+}
+
+/** A URL may receive the resolved credentials only if every one of them allows its host. */
+export function hostCheck(resolved: Resolved): (url: string) => boolean {
+  const bound = [...resolved.allowedHosts.values()].filter((hosts) => hosts !== null);
+  return (url) => bound.every((hosts) => urlAllowedFor(url, hosts));
 }
 
 /** First delivery and retries of a task's main call. */
@@ -70,16 +84,18 @@ export async function executeTask(env: Env, taskId: string): Promise<Delivery> {
 
 async function attempt(env: Env, task: TaskWithTeam): Promise<AttemptOutcome> {
   const headers = JSON.parse(task.headers) as Record<string, string>;
-  let values: Map<string, string>;
+  let resolved: Resolved;
   try {
-    values = await resolveTokens(callerFor(env, task), referencesIn(headers));
+    resolved = await resolveReferences(callerFor(env, task), referencesIn(headers), pinnedVersions(task));
   } catch (error) {
     if (error instanceof TokenUnavailableError) return { kind: "references_unavailable", tokenIds: error.tokenIds };
     if (error instanceof VaultDecryptError) return { kind: "undecryptable", tokenId: error.tokenId };
     throw error;
   }
+  const values = resolved.values;
   const secrets = [...values.values()];
   const outcome = await callOut({
+    credentialsAllowedAt: hostCheck(resolved),
     method: task.method,
     url: task.target_url,
     headers: withDefaultContentType(substitute(headers, values), task.body ?? undefined),

@@ -23,6 +23,11 @@ export interface CallRequest {
   body?: string;
   timeoutMs: number;
   allowLoopback: boolean;
+  /**
+   * Whether a URL may receive the request's credentials (their `allowedHosts`): checked on the
+   * target and on every redirect hop, failing closed, before anything is sent there.
+   */
+  credentialsAllowedAt?: (url: string) => boolean;
   /** Bytes of the response body to read (the caller stores less; see READ_LIMIT). */
   readLimit?: number;
 }
@@ -38,6 +43,9 @@ export async function callOut(req: CallRequest): Promise<CallOutcome> {
   // The target is checked again at execution: the policy may have changed since creation.
   const first = checkOutboundUrl(req.url, req.allowLoopback);
   if (!first.ok) return { kind: "blocked", message: `target URL ${first.reason}`, durationMs: 0 };
+  if (req.credentialsAllowedAt && !req.credentialsAllowedAt(req.url)) {
+    return { kind: "blocked", message: "target URL is not among the allowed hosts of a credential it references; no request was made", durationMs: 0 };
+  }
   // A value the runtime cannot send as is would be logged by it in full, and echoed back in a
   // form redaction cannot recognise: refuse before fetch, naming the header, never the value.
   const unsendable = Object.entries(req.headers).find(([, value]) => !isSendableHeaderValue(value));
@@ -59,6 +67,9 @@ export async function callOut(req: CallRequest): Promise<CallOutcome> {
         const next = new URL(location, url).toString();
         const verdict = checkOutboundUrl(next, req.allowLoopback);
         if (!verdict.ok) return { kind: "blocked", message: `redirect target ${verdict.reason}`, durationMs: Date.now() - started };
+        if (req.credentialsAllowedAt && !req.credentialsAllowedAt(next)) {
+          return { kind: "blocked", message: "redirect target is not among the allowed hosts of a credential the task references; not followed", durationMs: Date.now() - started };
+        }
         if (new URL(next).origin !== origin) {
           // Never carry resolved credentials to another origin.
           const dropped = new Set([...req.credentialHeaders, ...ORIGIN_BOUND_HEADERS]);

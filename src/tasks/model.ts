@@ -58,6 +58,8 @@ export interface TaskRow {
   completed_at: string | null;
   /** 1, plus one per POST /v1/tasks/:id/retry; `attempts` counts within the current run. */
   runs: number;
+  /** JSON {tok_id: version}: the versions fixed at creation (null: no references, or a task from before versions). */
+  token_versions: string | null;
 }
 
 /** A row of task_attempts: one attempt of the task's main call. */

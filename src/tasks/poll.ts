@@ -1,9 +1,9 @@
 import type { Env } from "../env";
 import { allowLoopbackTargets, checkOutboundUrl } from "../outbound/url-policy";
 import { ack, type Delivery } from "../queue/messages";
-import { resolveTokens, TokenUnavailableError } from "../vault/tokens";
+import { resolveReferences, TokenUnavailableError, type Resolved } from "../vault/tokens";
 import { afterResultFetch, afterStatusFetch, onPollDelivery, type Fetch, type FetchOutcome, type Step } from "./decide";
-import { callerFor, loadForExecution, observe, type TaskWithTeam } from "./execute";
+import { callerFor, hostCheck, loadForExecution, observe, pinnedVersions, type TaskWithTeam } from "./execute";
 import { callOut } from "./http-call";
 import { mayForwardCredentials } from "./providers";
 import { credentialHeaderNames, referencesIn, substitute } from "./references";
@@ -34,15 +34,19 @@ async function fetchWithPolicy(env: Env, row: TaskWithTeam, { url, forwardAuth }
   const credentialNames = credentialHeaderNames(submitted);
   const forward = forwardAuth && mayForwardCredentials(row.target_url, url, row.provider ?? undefined);
   const credentialHeaders = forward ? Object.fromEntries(Object.entries(submitted).filter(([name]) => credentialNames.includes(name.toLowerCase()))) : {};
-  let values: Map<string, string>;
+  let resolved: Resolved;
   try {
-    values = await resolveTokens(callerFor(env, row), referencesIn(submitted));
+    // The versions fixed at creation: a rotation never mixes keys inside one task.
+    resolved = await resolveReferences(callerFor(env, row), referencesIn(submitted), pinnedVersions(row));
   } catch (error) {
     if (error instanceof TokenUnavailableError) return { kind: "references_unavailable", tokenIds: error.tokenIds };
     throw error;
   }
+  const values = resolved.values;
   const secrets = [...values.values()];
   const outcome = await callOut({
+    // Only a request that carries the credentials must stay on their hosts.
+    ...(forward ? { credentialsAllowedAt: hostCheck(resolved) } : {}),
     method: "GET",
     url,
     headers: { accept: "application/json", ...substitute(credentialHeaders, values) },

@@ -12,6 +12,8 @@ import { effectivePollConfig, type PollConfig } from "./providers";
 import { malformedReferences, referencesIn } from "./references";
 import { allowLoopbackTargets, checkOutboundUrl } from "../outbound/url-policy";
 import { cancel, queueExecution, releaseIdempotencyKey, reopen } from "./transitions";
+import { parseAllowedHosts, urlAllowedFor } from "../vault/hosts";
+import { isExpired, NOT_EXPIRED, USABLE_BY_KEY } from "../vault/store";
 
 export const IDEMPOTENCY_WINDOW_MS = 24 * 3600 * 1000;
 
@@ -96,13 +98,16 @@ export async function createTask(ctx: ApiKeyContext, input: NewTask, idempotency
     started_at: null,
     completed_at: null,
     runs: 1,
+    token_versions: null,
   };
   try {
-    // The references are checked in the insert itself: one D1 round trip on the happy path.
-    const inserted = await insertTask(env.DB, row, refs);
+    // The references are checked in the insert itself: one D1 round trip on the happy path
+    // (references bound to hosts take a second one, which checks the target against them).
+    let inserted = await insertTask(env.DB, row, refs, []);
     if (!inserted) {
-      const bad = await unavailableReferences(env.DB, team.id, refs);
-      throw new AppError("token_unavailable", `Unknown or revoked token reference: ${bad.join(", ")}`, { invalidReferences: bad });
+      const approved = await checkReferences(env.DB, row, refs);
+      inserted = await insertTask(env.DB, row, refs, approved);
+      if (!inserted) throw new AppError("token_unavailable", `Unknown or revoked token reference: ${refs.join(", ")}`, { invalidReferences: refs });
     }
   } catch (error) {
     // A concurrent request with the same Idempotency-Key won the insert.
@@ -147,18 +152,55 @@ function replay(existing: TaskRow, requestHash: string) {
   return { task: taskView(existing), replayed: true };
 }
 
-/** Inserts the task only if every reference is an active token of its team; false otherwise. */
-async function insertTask(db: D1Database, row: TaskRow, refs: string[]): Promise<boolean> {
-  const columns = Object.keys(row);
-  const guard =
-    refs.length === 0
-      ? ""
-      : ` WHERE (SELECT COUNT(*) FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id IN (${refs.map(() => "?").join(", ")})) = ${refs.length}`;
+/**
+ * Inserts the task only if every reference is an available credential of its team that the
+ * key may use (unexpired; a named secret only if assigned to the key) and, when bound to hosts,
+ * is in `hostApproved` (checked against the target by checkReferences); false otherwise. The
+ * version of each reference is fixed in the same statement, so every step of the task uses the
+ * version that was current when it was created.
+ */
+async function insertTask(db: D1Database, row: TaskRow, refs: string[], hostApproved: string[]): Promise<boolean> {
+  const columns = Object.keys(row).filter((c) => c !== "token_versions");
+  const values = columns.map((c) => row[c as keyof TaskRow]);
+  if (refs.length === 0) {
+    const result = await db.prepare(`INSERT INTO tasks (${columns.join(", ")}) VALUES (${columns.map(() => "?").join(", ")})`).bind(...values).run();
+    return result.meta.changes > 0;
+  }
+  const list = refs.map(() => "?").join(", ");
+  const approved = hostApproved.length > 0 ? ` OR t.id IN (${hostApproved.map(() => "?").join(", ")})` : "";
   const result = await db
-    .prepare(`INSERT INTO tasks (${columns.join(", ")}) SELECT ${columns.map(() => "?").join(", ")}${guard}`)
-    .bind(...Object.values(row), ...(refs.length > 0 ? [row.team_id, ...refs] : []))
+    .prepare(
+      `INSERT INTO tasks (${columns.join(", ")}, token_versions)
+       SELECT ${columns.map(() => "?").join(", ")}, (SELECT json_group_object(id, current_version) FROM tokens WHERE team_id = ? AND id IN (${list}))
+       WHERE (SELECT COUNT(*) FROM tokens t WHERE t.team_id = ? AND t.revoked_at IS NULL AND ${NOT_EXPIRED} AND ${USABLE_BY_KEY}
+              AND (t.allowed_hosts IS NULL${approved}) AND t.id IN (${list})) = ${refs.length}`,
+    )
+    .bind(...values, row.team_id, ...refs, row.team_id, row.created_at, row.api_key_id, ...hostApproved, ...refs)
     .run();
   return result.meta.changes > 0;
+}
+
+/**
+ * Why the guarded insert refused, in the order a caller can act on: unknown, revoked, other
+ * teams' and unassigned references alike (ids cannot be probed); then expired ones; then those
+ * bound to hosts the target is not among. Returns the host-bound references the target may use.
+ */
+async function checkReferences(db: D1Database, row: TaskRow, refs: string[]): Promise<string[]> {
+  const { results } = await db
+    .prepare(`SELECT t.id, t.expires_at, t.allowed_hosts FROM tokens t WHERE t.team_id = ? AND t.revoked_at IS NULL AND ${USABLE_BY_KEY} AND t.id IN (${refs.map(() => "?").join(", ")})`)
+    .bind(row.team_id, row.api_key_id, ...refs)
+    .all<{ id: string; expires_at: string | null; allowed_hosts: string | null }>();
+  const found = new Map(results.map((r) => [r.id, r]));
+  const bad = refs.filter((r) => !found.has(r));
+  if (bad.length > 0) throw new AppError("token_unavailable", `Unknown or revoked token reference: ${bad.join(", ")}`, { invalidReferences: bad });
+  const expired = results.filter((r) => isExpired(r.expires_at)).map((r) => r.id);
+  if (expired.length > 0) throw new AppError("secret_expired", `Expired credential reference: ${expired.join(", ")}`, { expiredReferences: expired });
+  const bound = results.filter((r) => r.allowed_hosts !== null);
+  const refused = bound.filter((r) => !urlAllowedFor(row.target_url, parseAllowedHosts(r.allowed_hosts))).map((r) => r.id);
+  if (refused.length > 0) {
+    throw new AppError("credential_host_not_allowed", `targetUrl is not among the allowed hosts of ${refused.join(", ")}; no request was made`, { field: "targetUrl", tokenIds: refused });
+  }
+  return bound.map((r) => r.id);
 }
 
 /** Unknown, revoked and other teams' references alike (ids cannot be probed). */

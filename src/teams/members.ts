@@ -8,6 +8,7 @@ import { PlanLimitError } from "../auth/apikeys";
 import { normalizeEmail } from "../auth/sessions";
 import type { Role } from "./roles";
 import { getTeam, teamView } from "./teams";
+import type { Plan } from "../plans";
 
 export { ROLES, type Role } from "./roles";
 
@@ -204,4 +205,21 @@ export async function cancelInvitation(ctx: UserContext, teamId: string, invitat
   ]);
   if (!removed?.meta.changes) throw new AppError("not_found", "Invitation not found");
   return { cancelled: true as const };
+}
+
+/**
+ * The team a user's request acts for on views both keys and users call: the one team the user
+ * is a member of, or the one named by `X-Team-Id` (which must be one of theirs).
+ */
+export async function teamOfUser(db: D1Database, userId: string, named: string | null): Promise<{ id: string; keySalt: string; plan: Plan }> {
+  const { results } = await db
+    .prepare("SELECT t.id, t.key_salt, t.plan FROM memberships m JOIN teams t ON t.id = m.team_id WHERE m.user_id = ? ORDER BY t.id")
+    .bind(userId)
+    .all<{ id: string; key_salt: string; plan: Plan }>();
+  const chosen = named ? results.find((r) => r.id === named.trim()) : results.length === 1 ? results[0] : undefined;
+  if (!chosen) {
+    if (!named && results.length > 1) throw new AppError("team_required", "You are a member of several teams: name one with the X-Team-Id header", { teams: results.map((r) => r.id) });
+    throw new AppError("access_denied");
+  }
+  return { id: chosen.id, keySalt: chosen.key_salt, plan: chosen.plan };
 }

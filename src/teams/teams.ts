@@ -1,6 +1,6 @@
 import { auditStatement } from "../audit/audit";
 import { apiKeyView, generateApiKey, insertApiKeyStatement, PlanLimitError, type ApiKeyRow } from "../auth/apikeys";
-import { ALL_SCOPES, type Scope } from "../auth/scopes";
+import { DEFAULT_SCOPES, type Scope } from "../auth/scopes";
 import type { Context, IdentifiedContext } from "../context";
 import { gateFor } from "../gate/client";
 import { bytesToBase64 } from "../encoding";
@@ -44,14 +44,14 @@ export async function createTeamStatements(ctx: IdentifiedContext, name: string,
   if (firstKey.skip) return { statements, created: { team } };
   const apiKey = await generateApiKey(ctx.env, team.id);
   statements.push(
-    insertApiKeyStatement(db, team.id, firstKey.name, apiKey, at, ALL_SCOPES, null),
+    insertApiKeyStatement(db, team.id, firstKey.name, apiKey, at, DEFAULT_SCOPES, null),
     auditStatement(db, { teamId: team.id, actor: ctx.actor, action: "apikey.created", targetType: "api_key", targetId: apiKey.id, requestId: ctx.requestId, metadata: { name: firstKey.name } }, at),
   );
   return {
     statements,
     created: {
       team,
-      apiKey: { id: apiKey.id, name: firstKey.name, prefix: apiKey.prefix, scopes: [...ALL_SCOPES], createdAt: at, lastUsedAt: null, revokedAt: null },
+      apiKey: { id: apiKey.id, name: firstKey.name, prefix: apiKey.prefix, scopes: [...DEFAULT_SCOPES], labels: [], createdAt: at, lastUsedAt: null, revokedAt: null },
       key: apiKey.key,
     },
   };
@@ -89,7 +89,7 @@ export async function getTeam(ctx: Context, teamId: string): Promise<TeamRow> {
  * Adds an API key within the plan's key limit. The count and the insert are one statement,
  * so two concurrent requests cannot both slip under the limit. A user's key records its creator.
  */
-export async function createApiKey(ctx: IdentifiedContext, teamId: string, name: string, scopes: readonly Scope[] = ALL_SCOPES) {
+export async function createApiKey(ctx: IdentifiedContext, teamId: string, name: string, scopes: readonly Scope[] = DEFAULT_SCOPES, labels: readonly string[] = []) {
   const db = ctx.env.DB;
   const createdBy = ctx.actor.type === "user" ? ctx.actor.id : null;
   const team = await getTeam(ctx, teamId);
@@ -99,17 +99,17 @@ export async function createApiKey(ctx: IdentifiedContext, teamId: string, name:
   const [insert] = await db.batch([
     db
       .prepare(
-        `INSERT INTO api_keys (id, team_id, name, key_hash, prefix, scopes, created_by, created_at)
-         SELECT ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM api_keys WHERE team_id = ? AND revoked_at IS NULL) < ?`,
+        `INSERT INTO api_keys (id, team_id, name, key_hash, prefix, scopes, created_by, created_at, labels)
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM api_keys WHERE team_id = ? AND revoked_at IS NULL) < ?`,
       )
-      .bind(apiKey.id, teamId, name, apiKey.hash, apiKey.prefix, scopes.join(" "), createdBy, at, teamId, Number.isFinite(max) ? max : Number.MAX_SAFE_INTEGER),
-    auditStatement(db, { teamId, actor: ctx.actor, action: "apikey.created", targetType: "api_key", targetId: apiKey.id, requestId: ctx.requestId, metadata: { name, scopes: scopes.join(" ") } }, at, { onlyIfChanged: true }),
+      .bind(apiKey.id, teamId, name, apiKey.hash, apiKey.prefix, scopes.join(" "), createdBy, at, JSON.stringify(labels), teamId, Number.isFinite(max) ? max : Number.MAX_SAFE_INTEGER),
+    auditStatement(db, { teamId, actor: ctx.actor, action: "apikey.created", targetType: "api_key", targetId: apiKey.id, requestId: ctx.requestId, metadata: { name, scopes: scopes.join(" "), labels: labels.join(" ") } }, at, { onlyIfChanged: true }),
   ]);
   if (!insert?.meta.changes) throw new PlanLimitError("API keys", max, team.plan);
-  return { apiKey: { id: apiKey.id, name, prefix: apiKey.prefix, scopes: [...scopes], createdAt: at, lastUsedAt: null, revokedAt: null }, key: apiKey.key };
+  return { apiKey: { id: apiKey.id, name, prefix: apiKey.prefix, scopes: [...scopes], labels: [...labels], createdAt: at, lastUsedAt: null, revokedAt: null }, key: apiKey.key };
 }
 
-const KEY_COLUMNS = "id, team_id, name, prefix, scopes, created_at, last_used_at, revoked_at";
+const KEY_COLUMNS = "id, team_id, name, prefix, scopes, labels, created_at, last_used_at, revoked_at";
 
 export async function listApiKeys(ctx: Context, teamId: string) {
   const { results } = await ctx.env.DB.prepare(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE team_id = ? ORDER BY id`).bind(teamId).all<ApiKeyRow>();

@@ -5,6 +5,7 @@ import { openSecret, sealSecret } from "./cipher";
 import { getKeyring } from "./keyring";
 import { log } from "../log";
 import { webhookSecretLabel } from "../webhooks/secret";
+import { versionLabel } from "./store";
 
 /**
  * Master key rotation: re-encrypts active tokens still sealed under an older master key
@@ -19,13 +20,19 @@ interface StaleRow {
   ciphertext: string;
   iv: string;
   key_version: number;
+  version: number;
 }
 
 export async function vaultStatus(ctx: Context) {
   const { env } = ctx;
   const keyring = await getKeyring(env);
   const { results } = await env.DB
-    .prepare("SELECT key_version, COUNT(*) AS n FROM tokens WHERE revoked_at IS NULL GROUP BY key_version ORDER BY key_version")
+    .prepare(
+      `SELECT key_version, COUNT(*) AS n FROM (
+         SELECT key_version FROM tokens WHERE revoked_at IS NULL
+         UNION ALL SELECT key_version FROM credential_versions WHERE state = 'rotated'
+       ) GROUP BY key_version ORDER BY key_version`,
+    )
     .all<{ key_version: number; n: number }>();
   return {
     activeKeyVersion: keyring.activeVersion,
@@ -48,7 +55,7 @@ export async function reencryptBatch(ctx: IdentifiedContext, limit: number, afte
   const active = keyring.activeVersion;
   const { results: rows } = await env.DB
     .prepare(
-      `SELECT t.id, t.team_id, tm.key_salt, t.ciphertext, t.iv, t.key_version
+      `SELECT t.id, t.team_id, tm.key_salt, t.ciphertext, t.iv, t.key_version, t.current_version AS version
        FROM tokens t JOIN teams tm ON tm.id = t.team_id
        WHERE t.revoked_at IS NULL AND t.key_version < ? AND t.id > ? ORDER BY t.id LIMIT ?`,
     )
@@ -61,8 +68,9 @@ export async function reencryptBatch(ctx: IdentifiedContext, limit: number, afte
     const team = { teamId: row.team_id, salt: row.key_salt };
     let sealed;
     try {
-      const plaintext = await openSecret(keyring, team, row.id, { ciphertext: row.ciphertext, iv: row.iv, keyVersion: row.key_version });
-      sealed = await sealSecret(keyring, team, row.id, plaintext, active);
+      const label = versionLabel(row.id, row.version);
+      const plaintext = await openSecret(keyring, team, label, { ciphertext: row.ciphertext, iv: row.iv, keyVersion: row.key_version });
+      sealed = await sealSecret(keyring, team, label, plaintext, active);
     } catch (error) {
       failed.push(row.id);
       log.error("reencrypt_row_failed", { tokenId: row.id, keyVersion: row.key_version, errorName: error instanceof Error ? error.name : "unknown" });
@@ -70,8 +78,9 @@ export async function reencryptBatch(ctx: IdentifiedContext, limit: number, afte
     }
     statements.push(
       env.DB
-        .prepare("UPDATE tokens SET ciphertext = ?, iv = ?, key_version = ? WHERE id = ? AND key_version = ? AND revoked_at IS NULL")
-        .bind(sealed.ciphertext, sealed.iv, active, row.id, row.key_version),
+        // Guarded by the version too: a rotation in between moved this ciphertext away.
+        .prepare("UPDATE tokens SET ciphertext = ?, iv = ?, key_version = ? WHERE id = ? AND key_version = ? AND current_version = ? AND revoked_at IS NULL")
+        .bind(sealed.ciphertext, sealed.iv, active, row.id, row.key_version, row.version),
       auditStatement(env.DB, {
         teamId: row.team_id,
         actor: ctx.actor,
@@ -86,17 +95,19 @@ export async function reencryptBatch(ctx: IdentifiedContext, limit: number, afte
   const results = statements.length > 0 ? await env.DB.batch(statements) : [];
   const reencrypted = results.filter((r, i) => i % 2 === 0 && r.meta.changes > 0).length;
   const webhookSecrets = after === "" ? await reencryptWebhookSecrets(env, active, limit, failed) : 0;
+  const versions = after === "" ? await reencryptRotatedVersions(env, active, limit, failed) : 0;
   const remaining = await env.DB
     .prepare(
       `SELECT (SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL AND key_version < ?1)
-            + (SELECT COUNT(*) FROM webhook_secrets WHERE key_version < ?1) AS n`,
+            + (SELECT COUNT(*) FROM webhook_secrets WHERE key_version < ?1)
+            + (SELECT COUNT(*) FROM credential_versions WHERE state = 'rotated' AND key_version < ?1) AS n`,
     )
     .bind(active)
     .first<number>("n");
   const last = rows[rows.length - 1];
   return {
     activeKeyVersion: active,
-    reencrypted: reencrypted + webhookSecrets,
+    reencrypted: reencrypted + webhookSecrets + versions,
     failed,
     remaining: remaining ?? 0,
     nextCursor: rows.length === limit && last ? last.id : null,
@@ -129,6 +140,38 @@ async function reencryptWebhookSecrets(env: Env, active: number, limit: number, 
       env.DB
         .prepare("UPDATE webhook_secrets SET ciphertext = ?, iv = ?, key_version = ? WHERE team_id = ? AND key_version = ?")
         .bind(sealed.ciphertext, sealed.iv, active, row.team_id, row.key_version),
+    );
+  }
+  const results = statements.length > 0 ? await env.DB.batch(statements) : [];
+  return results.filter((r) => r.meta.changes > 0).length;
+}
+
+/** Rotated (not yet retired) versions of credentials: still readable by leases and tasks, so rotated too. */
+async function reencryptRotatedVersions(env: Env, active: number, limit: number, failed: string[]): Promise<number> {
+  const keyring = await getKeyring(env);
+  const { results: rows } = await env.DB
+    .prepare(
+      `SELECT v.token_id AS id, v.team_id, tm.key_salt, v.ciphertext, v.iv, v.key_version, v.version
+       FROM credential_versions v JOIN teams tm ON tm.id = v.team_id WHERE v.state = 'rotated' AND v.key_version < ? LIMIT ?`,
+    )
+    .bind(active, limit)
+    .all<StaleRow>();
+  const statements: D1PreparedStatement[] = [];
+  for (const row of rows) {
+    const team = { teamId: row.team_id, salt: row.key_salt };
+    const label = versionLabel(row.id, row.version);
+    let sealed;
+    try {
+      const plaintext = await openSecret(keyring, team, label, { ciphertext: row.ciphertext, iv: row.iv, keyVersion: row.key_version });
+      sealed = await sealSecret(keyring, team, label, plaintext, active);
+    } catch {
+      failed.push(label);
+      continue;
+    }
+    statements.push(
+      env.DB
+        .prepare("UPDATE credential_versions SET ciphertext = ?, iv = ?, key_version = ? WHERE token_id = ? AND version = ? AND key_version = ? AND state = 'rotated'")
+        .bind(sealed.ciphertext, sealed.iv, active, row.id, row.version, row.key_version),
     );
   }
   const results = statements.length > 0 ? await env.DB.batch(statements) : [];

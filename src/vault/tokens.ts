@@ -5,6 +5,8 @@ import { newId } from "../ids";
 import { listPage, type PageQuery } from "../http/schemas";
 import { openSecret, sealSecret } from "./cipher";
 import { getKeyring } from "./keyring";
+import { parseAllowedHosts } from "./hosts";
+import { NOT_EXPIRED, USABLE_BY_KEY, versionLabel } from "./store";
 
 /** Token repository: metadata reads, encrypted writes, revocation and resolution. */
 export interface TokenRow {
@@ -13,6 +15,7 @@ export interface TokenRow {
   name: string;
   created_at: string;
   revoked_at: string | null;
+  kind: string;
 }
 
 export function tokenView(row: TokenRow) {
@@ -46,22 +49,27 @@ export async function createToken(ctx: TeamContext, input: { name: string; value
       metadata: { name, keyVersion: sealed.keyVersion },
     }, createdAt),
   ]);
-  return tokenView({ id, team_id: team.id, name, created_at: createdAt, revoked_at: null });
+  return tokenView({ id, team_id: team.id, name, created_at: createdAt, revoked_at: null, kind: "token" });
 }
 
-const META_COLUMNS = "id, team_id, name, created_at, revoked_at";
+const META_COLUMNS = "id, team_id, name, created_at, revoked_at, kind";
 
 /** Active tokens, newest first. */
 export async function listTokens(ctx: TeamContext, page: PageQuery) {
-  const { items, pagination } = await listPage<TokenRow>(ctx.env.DB, { table: "tokens", columns: META_COLUMNS, filters: { team_id: ctx.team.id }, where: "revoked_at IS NULL" }, page);
+  const { items, pagination } = await listPage<TokenRow>(ctx.env.DB, { table: "tokens", columns: META_COLUMNS, filters: { team_id: ctx.team.id, kind: "token" }, where: "revoked_at IS NULL" }, page);
   return { tokens: items.map(tokenView), pagination };
 }
 
-/** 404 when no such token exists, 403 when it belongs to another team (seed 002). */
+/**
+ * 404 when no such token exists, 403 when it belongs to another team (seed 002). The tokens
+ * view shows only what it made: a named secret or credential of the team is managed by its own
+ * view (which applies its owner rules), so here it is not found.
+ */
 export async function getToken(ctx: TeamContext, id: string): Promise<TokenRow> {
   const row = await ctx.env.DB.prepare(`SELECT ${META_COLUMNS} FROM tokens WHERE id = ?`).bind(id).first<TokenRow>();
   if (!row) throw new AppError("not_found", "Token not found");
   if (row.team_id !== ctx.team.id) throw new AppError("access_denied");
+  if (row.kind !== "token") throw new AppError("not_found", "Token not found");
   return row;
 }
 
@@ -102,30 +110,57 @@ export class TokenUnavailableError extends Error {
 
 interface SealedRow {
   id: string;
+  version: number;
   ciphertext: string;
   iv: string;
   key_version: number;
+  allowed_hosts: string | null;
+}
+
+/** Resolved references: the values, and the hosts each may be sent to (null: unbound). */
+export interface Resolved {
+  values: Map<string, string>;
+  allowedHosts: Map<string, string[] | null>;
+  versions: Map<string, number>;
+}
+
+/** The API key a resolution acts for: a task's creator, or the calling key. */
+function keyOf(ctx: TeamContext): string {
+  return ctx.actor.type === "task" ? ctx.actor.apiKeyId : ctx.actor.type === "api_key" ? ctx.actor.id : "";
 }
 
 /**
  * Resolves references to plaintext for one execution: one D1 batch reads all of them and, in
  * the same round trip, writes a `token.accessed` audit entry per token (only if every
- * reference is active, so a refused resolution audits nothing); then the team's cached key
- * decrypts. Callers must drop the returned values as soon as the outbound call is made.
+ * reference is available, so a refused resolution audits nothing); then the team's cached key
+ * decrypts. A reference pinned to a version (a task keeps the versions it was created with)
+ * reads that version, current or rotated; a retired version, an expired secret, or a secret
+ * the acting key is not assigned is unavailable. Callers must drop the values as soon as the
+ * outbound call is made.
  */
-export async function resolveTokens(ctx: TeamContext, ids: string[]): Promise<Map<string, string>> {
+export async function resolveReferences(ctx: TeamContext, ids: string[], pinned: Readonly<Record<string, number>> = {}): Promise<Resolved> {
   const { env, team } = ctx;
   const unique = [...new Set(ids)];
-  const resolved = new Map<string, string>();
+  const resolved: Resolved = { values: new Map(), allowedHosts: new Map(), versions: new Map() };
   if (unique.length === 0) return resolved;
   const keyring = await getKeyring(env);
-  const placeholders = unique.map(() => "?").join(", ");
-  const allActive = `(SELECT COUNT(*) FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id IN (${placeholders})) = ${unique.length}`;
   const at = new Date().toISOString();
+  const wanted = unique.flatMap((id) => [id, pinned[id] ?? null]);
+  // w.column1 = id, w.column2 = the pinned version (NULL: current).
+  const select = `SELECT t.id,
+      COALESCE(w.column2, t.current_version) AS version,
+      CASE WHEN w.column2 IS NULL OR w.column2 = t.current_version THEN t.ciphertext ELSE v.ciphertext END AS ciphertext,
+      CASE WHEN w.column2 IS NULL OR w.column2 = t.current_version THEN t.iv ELSE v.iv END AS iv,
+      CASE WHEN w.column2 IS NULL OR w.column2 = t.current_version THEN t.key_version ELSE v.key_version END AS key_version,
+      t.allowed_hosts
+    FROM (VALUES ${unique.map(() => "(?, ?)").join(", ")}) w
+    JOIN tokens t ON t.id = w.column1
+    LEFT JOIN credential_versions v ON v.token_id = t.id AND v.version = w.column2
+    WHERE t.team_id = ? AND t.revoked_at IS NULL AND ${NOT_EXPIRED} AND ${USABLE_BY_KEY}`;
+  const args = [...wanted, team.id, at, keyOf(ctx)];
+  const available = `(SELECT COUNT(*) FROM (${select}) r WHERE r.ciphertext <> '') = ${unique.length}`;
   const [read] = await env.DB.batch<SealedRow>([
-    env.DB
-      .prepare(`SELECT id, ciphertext, iv, key_version FROM tokens WHERE team_id = ? AND revoked_at IS NULL AND id IN (${placeholders})`)
-      .bind(team.id, ...unique),
+    env.DB.prepare(select).bind(...args),
     ...unique.map((id) =>
       auditStatement(env.DB, {
         teamId: team.id,
@@ -134,16 +169,26 @@ export async function resolveTokens(ctx: TeamContext, ids: string[]): Promise<Ma
         targetType: "token",
         targetId: id,
         requestId: ctx.requestId,
-      }, at, { onlyIf: { sql: allActive, args: [team.id, ...unique] } }),
+        ...(pinned[id] !== undefined ? { metadata: { version: pinned[id] } } : {}),
+      }, at, { onlyIf: { sql: available, args } }),
     ),
   ]);
-  const results = read?.results ?? [];
+  const results = (read?.results ?? []).filter((r) => r.ciphertext);
   const found = new Set(results.map((r) => r.id));
   const missing = unique.filter((id) => !found.has(id));
   if (missing.length > 0) throw new TokenUnavailableError(missing);
   const values = await Promise.all(
-    results.map((r) => openSecret(keyring, teamKeyMaterial(team), r.id, { ciphertext: r.ciphertext, iv: r.iv, keyVersion: r.key_version })),
+    results.map((r) => openSecret(keyring, teamKeyMaterial(team), versionLabel(r.id, r.version), { ciphertext: r.ciphertext, iv: r.iv, keyVersion: r.key_version })),
   );
-  results.forEach((r, i) => resolved.set(r.id, values[i] ?? ""));
+  results.forEach((r, i) => {
+    resolved.values.set(r.id, values[i] ?? "");
+    resolved.allowedHosts.set(r.id, parseAllowedHosts(r.allowed_hosts));
+    resolved.versions.set(r.id, r.version);
+  });
   return resolved;
+}
+
+/** The values only (see resolveReferences). */
+export async function resolveTokens(ctx: TeamContext, ids: string[], pinned: Readonly<Record<string, number>> = {}): Promise<Map<string, string>> {
+  return (await resolveReferences(ctx, ids, pinned)).values;
 }

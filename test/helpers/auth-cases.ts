@@ -8,7 +8,10 @@ export function samplePath(route: AnyRoute): string {
     .replace(":id", "tok_01jrx7m2k0000000000000000a")
     .replace(":teamId", "team_01jrx7m2k0000000000000000a")
     .replace(":keyId", "key_01jrx7m2k0000000000000000a")
-    .replace(":invitationId", "inv_01jrx7m2k0000000000000000a");
+    .replace(":invitationId", "inv_01jrx7m2k0000000000000000a")
+    .replace(":leaseId", "lease_01jrx7m2k0000000000000000a")
+    .replace(":apiKeyId", "key_01jrx7m2k0000000000000000a")
+    .replace(":name", "sample-name");
 }
 
 /** Seed 002's exact auth failures, asserted on every API-key route of the table. */
