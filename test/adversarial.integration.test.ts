@@ -75,7 +75,7 @@ describe("fuzz corpus over every operation (bounded)", () => {
     // Each operation gets its own fixture: POST /auth/logout ends its session, revokes spend keys.
     const fixture = await fixtureFor(op.auth);
     const cases = casesFor(op, fixture.ids, { seed: SEED, variants: 0, maxPerCategory: 2, sendable });
-    expect(cases.length).toBeGreaterThan(op.body ? 20 : 2);
+    expect(cases.length).toBeGreaterThan(op.body ? 15 : 2);
     const problems: string[] = [];
     const byCategory: Record<string, number> = {};
     // One count per request: a refused request is compared with the counts after the last accepted one.
@@ -96,7 +96,10 @@ describe("fuzz corpus over every operation (bounded)", () => {
       baseline = after;
     }
     expect(problems).toEqual([]);
-    if (op.body) expect(Object.keys(byCategory)).toEqual(expect.arrayContaining(["malformed_json", "wrong_type", "unicode", "nul", "proto_keys", "content_type", "oversized_body", "aborted_body", "odd_method"]));
+    // Unicode and NUL cases go into string fields: a body without one (a PATCH of an object, a renew) has none.
+    const hasStringField = Object.values((op.body?.properties ?? {}) as Record<string, { type?: unknown }>).some((p) => p.type === "string");
+    const expected = ["malformed_json", "wrong_type", "proto_keys", "content_type", "oversized_body", "aborted_body", "odd_method", ...(hasStringField ? ["unicode", "nul"] : [])];
+    if (op.body) expect(Object.keys(byCategory)).toEqual(expect.arrayContaining(expected));
   });
 });
 
@@ -126,6 +129,7 @@ function exampleWithRefs(op: Operation, ids: Record<string, string>): unknown {
   const out: Record<string, unknown> = {};
   for (const [name, schema] of Object.entries(props)) {
     if (name === "targetUrl" || name === "onCompleteUrl") out[name] = "https://api.example.com/x";
+    else if (name === "apiKeyId" && ids.key) out[name] = ids.key;
     else if (schema.type === "string") out[name] = name === "value" ? ref : `Bearer ${ref}`;
     else if (schema.type === "object" && name === "headers") out[name] = { Authorization: `Bearer ${ref}` };
   }
@@ -158,7 +162,7 @@ describe("scope matrix: a key lacking the route's scope, every scoped route", ()
       const holding = await call(op.method, path + (op.params.some((p) => p.name === "wait") ? "?wait=0" : ""), { key: only[op.scope!], body });
       expect(holding.json?.code, op.key).not.toBe("insufficient_scope");
     }
-  });
+  }, 180_000);
 });
 
 describe("non-member matrix: another user on every session route", () => {

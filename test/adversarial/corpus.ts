@@ -108,15 +108,28 @@ export function idPrefixOf(param: Parameter): string | undefined {
   return typeof pattern === "string" ? /^\^([a-z]+)_/.exec(pattern)?.[1] : undefined;
 }
 
-/** The id prefixes an operation's path needs. */
-export const pathIdPrefixes = (op: Operation): string[] => op.params.filter((p) => p.in === "path").map((p) => idPrefixOf(p) ?? `(no id pattern for ${p.name})`);
+/**
+ * What a path parameter is keyed by in a fixture: its id prefix (`tok`), or, for a parameter
+ * that is a name rather than an id, the resource before it and its name (`secrets.name` in
+ * /vault/secrets/{name}, `credentials.name` in /v1/credentials/{name}).
+ */
+export function paramKey(op: Operation, param: Parameter): string {
+  const prefix = idPrefixOf(param);
+  if (prefix) return prefix;
+  const segments = op.path.split("/");
+  const at = segments.indexOf(`{${param.name}}`);
+  return `${segments[at - 1] ?? ""}.${param.name}`;
+}
+
+/** The fixture keys an operation's path needs. */
+export const pathIdPrefixes = (op: Operation): string[] => op.params.filter((p) => p.in === "path").map((p) => paramKey(op, p));
 
 /** The path with every parameter filled from `ids`; throws naming a parameter without a provider. */
 export function concretePath(op: Operation, ids: IdProvider, override: Record<string, string> = {}): string {
   return op.path.replace(/\{(\w+)\}/g, (_m, name: string) => {
     if (override[name] !== undefined) return override[name];
     const param = op.params.find((p) => p.in === "path" && p.name === name);
-    const prefix = param && idPrefixOf(param);
+    const prefix = param && paramKey(op, param);
     const id = prefix ? ids[prefix] : undefined;
     if (!id) throw new Error(`${op.key}: no fixture id provider for {${name}} (prefix ${prefix ?? "unknown"})`);
     return id;
@@ -327,7 +340,7 @@ function allCasesFor(op: Operation, ids: IdProvider, options: { seed: number; va
       push({ category: "bad_params", method: op.method, path: concretePath(op, ids, { [param.name]: bad }), headers: op.body ? { "content-type": "application/json" } : {}, body: op.body ? "{}" : undefined, authenticated: true });
     }
     // Another kind's id in the right place.
-    const other = Object.entries(ids).find(([prefix]) => prefix !== idPrefixOf(param))?.[1];
+    const other = Object.entries(ids).find(([prefix]) => prefix !== paramKey(op, param))?.[1];
     if (other) push({ category: "bad_params", method: op.method, path: concretePath(op, ids, { [param.name]: other }), headers: {}, authenticated: true });
   }
   const queryParams = op.params.filter((p) => p.in === "query");

@@ -1,4 +1,5 @@
 import { env } from "cloudflare:test";
+import { ALL_SCOPES } from "../../src/auth/scopes";
 import type { Operation } from "../adversarial/corpus";
 import { signupUser } from "./accounts";
 import { call, newTeam, newToken } from "./api";
@@ -10,7 +11,7 @@ import { TEST_ADMIN_TOKEN } from "./constants";
  * suite (test/adversarial.integration.test.ts), so a new kind of id cannot go unfuzzed.
  */
 export const ID_PROVIDERS: Record<Operation["auth"], readonly string[]> = {
-  apiKey: ["tok", "task"],
+  apiKey: ["tok", "task", "key", "lease", "secrets.name", "credentials.name"],
   user: ["team", "usr", "inv", "key"],
   admin: ["team", "key"],
   none: [],
@@ -28,15 +29,33 @@ export interface Fixture {
 let counter = 0;
 const mark = (label: string) => `${label}-mark-${++counter}-${crypto.randomUUID().slice(0, 8)}`;
 
-/** A fresh Pro team with a token and a delayed (so cancellable, never executed) task. */
+/**
+ * A fresh Pro team and a key holding every scope (reveal included), with a token, a delayed (so
+ * cancellable, never executed) task, a named secret, a credential and a lease on it.
+ */
 export async function apiKeyFixture(): Promise<Fixture> {
   const team = await newTeam("pro");
+  const created = await call("POST", `/admin/teams/${team.team.id}/apikeys`, { admin: true, body: { name: "fuzz all scopes", scopes: ALL_SCOPES } });
+  if (created.status !== 201) throw new Error(`key fixture: ${created.status} ${created.text}`);
+  const key: string = created.json.key;
   const tokenName = mark("tokname");
-  const tok = await newToken(team.key, `secret-${tokenName}`, tokenName);
+  const tok = await newToken(key, `secret-${tokenName}`, tokenName);
   const targetUrl = `https://api.example.com/${mark("taskurl")}`;
-  const task = await call("POST", "/v1/tasks", { key: team.key, body: { targetUrl, delay: 3600 } });
-  if (task.status !== 201) throw new Error(`task fixture: ${task.status} ${task.text}`);
-  return { auth: { authorization: `Bearer ${team.key}` }, ids: { tok, task: task.json.task.id }, teams: [team.team.id], marks: [tokenName, targetUrl, team.team.id] };
+  const task = await call("POST", "/v1/tasks", { key, body: { targetUrl, delay: 3600 } });
+  const secretName = mark("secret").replace(/-/g, "_");
+  const secret = await call("POST", "/vault/secrets", { key, body: { name: secretName, value: `value-${secretName}` } });
+  const credentialName = mark("cred");
+  const credential = await call("POST", "/v1/credentials", { key, body: { name: credentialName, type: "api-key", value: `value-${credentialName}`, policy: { maxLeases: 50 } } });
+  const lease = await call("POST", "/v1/leases", { key, body: { credentialName, ttl: "1h", identity: { type: "agent", name: "fuzz" } } });
+  for (const [what, res] of [["task", task], ["secret", secret], ["credential", credential], ["lease", lease]] as const) {
+    if (res.status !== 201) throw new Error(`${what} fixture: ${res.status} ${res.text}`);
+  }
+  return {
+    auth: { authorization: `Bearer ${key}` },
+    ids: { tok, task: task.json.task.id, key: created.json.apiKey.id, lease: lease.json.lease.id, "secrets.name": secretName, "credentials.name": credentialName },
+    teams: [team.team.id],
+    marks: [tokenName, targetUrl, team.team.id, secretName, credentialName],
+  };
 }
 
 /** A signed-up user (owner of a team upgraded to Pro) with an API key and a pending invitation. */
