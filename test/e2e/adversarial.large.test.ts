@@ -9,6 +9,7 @@ import { randomBytes } from "node:crypto";
 import { Agent, request as httpRequest } from "node:http";
 import { connect } from "node:net";
 import { afterAll, describe, expect, inject, it } from "vitest";
+import { ALL_SCOPES } from "../../src/auth/scopes";
 import { ERROR_CATALOG } from "../../src/errors";
 import { casesFor, concretePath, errorContractProblem, operationsOf, pathIdPrefixes, type FuzzCase, type Operation } from "../adversarial/corpus";
 import { leaksIn } from "../helpers/encodings";
@@ -114,15 +115,31 @@ interface Fixture {
   marks: string[];
 }
 
+/** A Pro team and a key with every scope, owning a token, a delayed task, a named secret, a credential and a lease. */
 async function apiKeyFixture(): Promise<Fixture> {
   const team = (await json("POST", "/admin/teams", admin(), { name: `adv ${randomBytes(4).toString("hex")}`, plan: "pro" })).json;
-  const auth = { authorization: `Bearer ${team.key}` };
-  const canary = `sk-adv-canary-${randomBytes(12).toString("hex")}`;
-  canaries.push(canary);
+  const created = (await json("POST", `/admin/teams/${team.team.id}/apikeys`, admin(), { name: "adv all scopes", scopes: [...ALL_SCOPES] })).json;
+  const auth = { authorization: `Bearer ${created.key}` };
+  const canary = () => {
+    const value = `sk-adv-canary-${randomBytes(12).toString("hex")}`;
+    canaries.push(value);
+    return value;
+  };
   const name = `adv-token-${randomBytes(6).toString("hex")}`;
-  const tok = (await json("POST", "/v1/tokens", auth, { name, value: canary })).json.token.id;
+  const tok = (await json("POST", "/v1/tokens", auth, { name, value: canary() })).json.token.id;
   const task = (await json("POST", "/v1/tasks", auth, { targetUrl: "https://api.example.com/adv", headers: { Authorization: `Bearer ${tok}` }, delay: 3600 })).json.task.id;
-  return { auth, ids: { tok, task }, marks: [name, team.team.id] };
+  const secretName = `adv_secret_${randomBytes(6).toString("hex")}`;
+  // Secret and credential values are revealed by design (GET /vault/secrets/:name, leases), so
+  // they are not canaries; the token's value is never returned by any route.
+  await json("POST", "/vault/secrets", auth, { name: secretName, value: `adv-secret-${randomBytes(12).toString("hex")}` });
+  const credentialName = `adv-cred-${randomBytes(6).toString("hex")}`;
+  await json("POST", "/v1/credentials", auth, { name: credentialName, type: "api-key", value: `adv-credential-${randomBytes(12).toString("hex")}`, policy: { maxLeases: 100 } });
+  const lease = (await json("POST", "/v1/leases", auth, { credentialName, ttl: "1h", identity: { type: "agent", name: "adv" } })).json.lease.id;
+  return {
+    auth,
+    ids: { tok, task, key: created.apiKey.id, lease, "secrets.name": secretName, "credentials.name": credentialName },
+    marks: [name, team.team.id, secretName, credentialName],
+  };
 }
 
 async function userFixture(): Promise<Fixture> {
