@@ -2,7 +2,10 @@
  * The typed client from Node, imported by its package name (the build `npm ci` runs), against
  * the real local server: what a user's Node program does.
  */
+import { execFile } from "node:child_process";
 import { randomUUID } from "node:crypto";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
 import { Vault, VaultError, type FetchLike, type IssuedLease, type Token } from "token-vault/client";
 import { baseUrl, canary, createTeam, logLinesWith, namespace, ns, request, upstreamRecords } from "./helpers";
@@ -86,16 +89,20 @@ describe("token-vault/client against the local server", () => {
   });
 });
 
+/** A signed-up owner's key with secrets:reveal (leases need it; default keys do not carry it). */
+async function revealKey(): Promise<string> {
+  const signup = await request("POST", "/auth/signup", {
+    body: { email: `client-store-${randomUUID()}@example.com`, password: "correct-horse-battery-staple", teamName: "client store" },
+    headers: { "cf-connecting-ip": `203.0.113.${Math.floor(Math.random() * 250)}` },
+  });
+  expect(signup.status).toBe(201);
+  const owner = new Vault({ baseUrl: baseUrl(), sessionToken: signup.json.token as string });
+  return (await owner.keys.create(signup.json.team.id as string, { name: "agent", scopes: ["secrets:read", "secrets:write", "secrets:reveal"] })).key;
+}
+
 describe("token-vault/client: credentials and leases (seed 004)", () => {
   it("create, lease, rotate as the seed writes them; each value only in its lease answer, never in a log line", async () => {
-    // A signed-up owner's key with secrets:reveal (leases need it; default keys do not carry it).
-    const signup = await request("POST", "/auth/signup", {
-      body: { email: `client-store-${randomUUID()}@example.com`, password: "correct-horse-battery-staple", teamName: "client store" },
-      headers: { "cf-connecting-ip": `203.0.113.${Math.floor(Math.random() * 250)}` },
-    });
-    expect(signup.status).toBe(201);
-    const owner = new Vault({ baseUrl: baseUrl(), sessionToken: signup.json.token as string });
-    const { key } = await owner.keys.create(signup.json.team.id as string, { name: "agent", scopes: ["secrets:read", "secrets:write", "secrets:reveal"] });
+    const key = await revealKey();
 
     const answers: { what: string; text: string }[] = [];
     const recording: FetchLike = async (url, init) => {
@@ -137,5 +144,27 @@ describe("token-vault/client: credentials and leases (seed 004)", () => {
     expect(answers.filter((a) => a.text.includes(second))[0]).not.toBe(answers.filter((a) => a.text.includes(first))[0]);
     expect(logLinesWith(first)).toEqual([]);
     expect(logLinesWith(second)).toEqual([]);
+  });
+});
+
+describe("the README's store example", () => {
+  it("runs as written with node, twice (it deletes what it creates), printing what its comments say", async () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
+    const example = blocks.filter((b) => b.includes("vault.leases.create"));
+    expect(example).toHaveLength(1);
+    // Inside the package (dist/ is git-ignored), so "token-vault/client" resolves by name as for the reader.
+    const file = new URL(`../../dist/readme-store-example-${randomUUID()}.mjs`, import.meta.url);
+    writeFileSync(file, example[0] ?? "");
+    try {
+      const key = await revealKey();
+      const run = () => promisify(execFile)(process.execPath, [file.pathname], { env: { ...process.env, BASE: baseUrl(), KEY: key }, timeout: 30_000 });
+      for (let i = 0; i < 2; i++) {
+        const { stdout } = await run();
+        expect(stdout.trim().split("\n")).toEqual(["sk-proj-abc123 1800", "2 sk-proj-newkey456", "2,1", "409 name_taken", "sk-abc123"]);
+      }
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 });
