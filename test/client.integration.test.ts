@@ -375,7 +375,7 @@ describe("named secrets: seed 001 through vault.secrets", () => {
     const user = new Vault({ baseUrl: BASE, sessionToken: owner.token, fetch: selfFetch });
     expect((await user.secrets.set({ name: "my_key", value: "mine" })).action).toBe("created");
     expect((await user.secrets.get("my_key")).value).toBe("mine");
-    // With a key, the same client name space is the app's: the key wins when both are set.
+    // With both credentials the key wins (app-level secrets); dropping it acts as the user.
     const both = new Vault({ baseUrl: BASE, apiKey: key.key, sessionToken: owner.token, fetch: selfFetch });
     expect(await caught(both.secrets.get("my_key"))).toMatchObject({ status: 404, code: "not_found" });
     expect((await both.with({ apiKey: undefined }).secrets.get("my_key")).value).toBe("mine");
