@@ -130,6 +130,9 @@ CREATE INDEX IF NOT EXISTS tasks_team ON tasks (team_id, id);
 CREATE INDEX IF NOT EXISTS tasks_team_status ON tasks (team_id, status, id);
 CREATE INDEX IF NOT EXISTS tasks_team_provider ON tasks (team_id, provider, id);
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_idempotency ON tasks (team_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
+-- The sweeper's scans: unfinished tasks and owed webhooks only (partial, so they stay small).
+CREATE INDEX IF NOT EXISTS tasks_active ON tasks (status, updated_at) WHERE status IN ('pending', 'delayed', 'processing', 'polling');
+CREATE INDEX IF NOT EXISTS tasks_webhook_pending ON tasks (updated_at) WHERE webhook_status = 'pending';
 
 CREATE TABLE IF NOT EXISTS webhook_secrets (
   team_id      TEXT PRIMARY KEY REFERENCES teams (id),

@@ -14,6 +14,9 @@
  *   GET /gate  (Authorization: Bearer <API key>)   authenticateApiKey(): the request path's API-key
  *                                          gate (the team's DO authenticates from its cache and
  *                                          counts the request, one RPC); must be admitted
+ *   GET /cost?key=<API key of a fresh team>&target=<url>   the cost model: every operation of
+ *                                          bench/cost/scenarios.ts run once through the real
+ *                                          Worker with metered bindings; counts and $ per million
  *   GET /loop?op=noop|d1|resolve|rl|gate&n=<n>&chunk=<k>&...   n sequential calls inside the Worker,
  *                                          timed in chunks of k calls
  *
@@ -27,6 +30,8 @@ import { taskContext } from "../src/context";
 import type { Env } from "../src/env";
 import { gateFor } from "../src/gate/client";
 import { resolveTokens } from "../src/vault/tokens";
+import { measureOperations, OPERATIONS } from "./cost/scenarios";
+import { ASSUMPTIONS, price, PRICES } from "./cost/prices";
 
 const salts = new Map<string, string>();
 
@@ -86,6 +91,11 @@ export default {
   async fetch(request: Request, env: Env): Promise<Response> {
     const url = new URL(request.url);
     try {
+      if (url.pathname === "/cost") {
+        const counts = await measureOperations(env, { key: url.searchParams.get("key") ?? "", targetUrl: url.searchParams.get("target") ?? "" });
+        const operations = Object.entries(counts).map(([op, c]) => ({ op, what: OPERATIONS[op as keyof typeof OPERATIONS], counts: c, perMillion: price(c) }));
+        return Response.json({ prices: PRICES, assumptions: ASSUMPTIONS, operations });
+      }
       const op = await prepare(env, url, request.headers);
       const loop = url.pathname === "/loop";
       const n = loop ? Math.max(1, Number(url.searchParams.get("n") ?? "1")) : 1;

@@ -13,7 +13,8 @@
 //
 // Environment knobs: BENCH_DURATION (measured seconds per load run, default 8),
 // BENCH_WARMUP (default 2), BENCH_CONNECTIONS (default 8), BENCH_TASKS (end-to-end N, default 500),
-// BENCH_SAMPLES (sequential round trips per micro figure, default 300).
+// BENCH_SAMPLES (sequential round trips per micro figure, default 300), BENCH_ONLY (comma-separated
+// section numbers to run, e.g. "4,8"; default all).
 import { writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
@@ -33,6 +34,7 @@ import { endToEndSection } from "./sections/4-end-to-end.mjs";
 import { rateLimiterSection } from "./sections/5-rate-limiter.mjs";
 import { memorySection } from "./sections/6-memory.mjs";
 import { fairnessSection } from "./sections/7-fairness.mjs";
+import { costSection } from "./sections/8-cost.mjs";
 import { storeSection } from "./sections/8-store.mjs";
 
 async function main() {
@@ -74,14 +76,18 @@ async function main() {
     memory.phase("setup");
 
     const ctx = { base, db, target, teams, benchWorker: benchWorker(base), row, raw, log, memory };
-    const ceiling = await ceilingSection(ctx);
-    await authenticatedSection(ctx, ceiling);
-    const resolution = await resolutionSection(ctx);
-    await endToEndSection(ctx);
-    await rateLimiterSection(ctx, resolution);
-    await fairnessSection(ctx);
-    await storeSection(ctx, ceiling);
-    memorySection(ctx);
+    const only = new Set((process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean));
+    const runs = (n) => only.size === 0 || only.has(String(n));
+    // Sections 2 and 5 compare against 1 and 3: they bring their baseline along.
+    const ceiling = runs(1) || runs(2) ? await ceilingSection(ctx) : undefined;
+    if (runs(2)) await authenticatedSection(ctx, ceiling);
+    const resolution = runs(3) || runs(5) ? await resolutionSection(ctx) : undefined;
+    if (runs(8)) await costSection(ctx);
+    if (runs(4)) await endToEndSection(ctx);
+    if (runs(5)) await rateLimiterSection(ctx, resolution);
+    if (runs(7)) await fairnessSection(ctx);
+    if (runs(9)) await storeSection(ctx, ceiling ?? (await ceilingSection(ctx)));
+    if (runs(6)) memorySection(ctx);
 
     meta.totalSeconds = (performance.now() - benchStarted) / 1000;
     meta.machine.loadAverageAtEnd = os.loadavg().map((x) => Number(x.toFixed(2)));

@@ -18,8 +18,8 @@ export type Actor =
   | { type: "user"; id: string; email: string }
   | { type: "admin"; id: "admin" }
   | { type: "task"; id: string; apiKeyId: string }
-  /** The cron sweeper: records what happened by the clock (expiries, retirements). */
-  | { type: "system"; id: "sweeper" };
+  /** The Worker itself, on a schedule: the sweeper (expiries, version retirements) and the retention purge. */
+  | { type: "system"; id: "sweeper" | "retention" };
 
 /** Actors that have an identity (everything but anonymous): the ones audit rows name. */
 export type KnownActor = Exclude<Actor, { type: "anonymous" }>;
@@ -27,6 +27,7 @@ export type ActorOf<T extends Actor["type"]> = Extract<Actor, { type: T }>;
 
 export const ADMIN_ACTOR: ActorOf<"admin"> = { type: "admin", id: "admin" };
 export const SWEEPER_ACTOR: ActorOf<"system"> = { type: "system", id: "sweeper" };
+export const SYSTEM_RETENTION_ACTOR: ActorOf<"system"> = { type: "system", id: "retention" };
 
 /** The team the request acts for, when known: its id and the salt of its vault keys. */
 export interface ContextTeam {

@@ -24,6 +24,8 @@ export interface Env {
   JWT_SECRET?: string;
   /** "false" stops the deprecated X-Signature webhook header (sent by default for one release beside the Standard Webhooks headers). */
   LEGACY_WEBHOOK_SIGNATURE?: string;
+  /** Days audit entries are kept (default 365); the cron deletes older ones (src/retention/). */
+  AUDIT_RETENTION_DAYS?: string;
   /** "true" lets tasks target loopback (127.0.0.0/8, [::1], localhost): local development only. */
   ALLOW_LOOPBACK_TARGETS?: string;
   /** Deprecated: "true" now means what ALLOW_LOOPBACK_TARGETS does (with a warning). */

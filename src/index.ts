@@ -2,7 +2,7 @@
  * Token Vault Worker: the table of contents.
  *  - fetch: the HTTP API (routes/index.ts lists every route)
  *  - queue: the tasks consumer (and its dead-letter queue)
- *  - scheduled: the sweepers: stalled task steps; expiries and version retirements in the vault
+ *  - scheduled: the sweepers (stalled task steps; expiries and version retirements in the vault), then the retention purge
  *  - TeamGate: the team's Durable Object (API-key cache, revocations, request counter)
  *  - LoginThrottle: the Durable Object limiting login and sign-up attempts
  *  - /_dev/: a local stand-in for third-party APIs, only with ENVIRONMENT=development (dev/target.ts)
@@ -13,6 +13,7 @@ import { createApp } from "./http/app";
 import { handleQueue } from "./queue/consumer";
 import type { QueueMessage } from "./queue/messages";
 import { routes } from "./routes";
+import { purgeExpired } from "./retention/retention";
 import { sweepStalledTasks } from "./tasks/sweeper";
 import { sweepVault } from "./vault/sweeper";
 
@@ -28,5 +29,7 @@ export default {
   scheduled: async (_controller, env) => {
     await sweepStalledTasks(env);
     await sweepVault(env);
+    // Bounded (a few statements of at most 500 rows); a backlog is worked off over the next runs.
+    await purgeExpired(env);
   },
 } satisfies ExportedHandler<Env, QueueMessage>;

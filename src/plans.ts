@@ -7,10 +7,13 @@
  * 5 slots run 300 one-second calls a minute; a Pro team 600, and 50 slots run 3,000. A team whose
  * targets all hang at the plan's longest timeout still gets 5 x 60/30 = 10 (Free) and
  * 50 x 60/120 = 25 (Pro) calls a minute through, and never more than its slots at once.
+ *
+ * `taskRetentionDays`: finished tasks (with their attempts and stored results) are deleted this
+ * long after their last change, by the cron (src/retention/retention.ts).
  */
 export const PLANS = {
-  free: { rateLimitPerMinute: 60, maxApiKeys: 1, maxMembers: 2, maxWaitSeconds: 30, maxParallelCalls: 5 },
-  pro: { rateLimitPerMinute: 600, maxApiKeys: Infinity, maxMembers: Infinity, maxWaitSeconds: 120, maxParallelCalls: 50 },
+  free: { rateLimitPerMinute: 60, maxApiKeys: 1, maxMembers: 2, maxWaitSeconds: 30, maxParallelCalls: 5, taskRetentionDays: 7 },
+  pro: { rateLimitPerMinute: 600, maxApiKeys: Infinity, maxMembers: Infinity, maxWaitSeconds: 120, maxParallelCalls: 50, taskRetentionDays: 30 },
 } as const;
 
 export type Plan = keyof typeof PLANS;

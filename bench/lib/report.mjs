@@ -53,17 +53,18 @@ export function report(meta, rows, raw) {
   lines.push("");
   lines.push("CPU during load runs (workerd % of one core / load generator % of one core):");
   const cpu = (name, r) => `  ${name.padEnd(38)} workerd ${r.workerdCpuPercent.toFixed(0).padStart(3)}%  autocannon+bench ${r.loadgenCpuPercent.toFixed(0).padStart(3)}%  (${r.requests} responses, ${r.non2xx} non-2xx, ${r.errors} errors)`;
-  lines.push(cpu("GET /healthz", raw.ceiling));
-  for (const [name, r] of Object.entries(raw.routes)) lines.push(cpu(name, r));
-  lines.push(cpu("target /ok (Node child process)", raw.targetCeiling));
+  // Sections left out by BENCH_ONLY leave their raw figures undefined.
+  if (raw.ceiling) lines.push(cpu("GET /healthz", raw.ceiling));
+  for (const [name, r] of Object.entries(raw.routes ?? {})) lines.push(cpu(name, r));
+  if (raw.targetCeiling) lines.push(cpu("target /ok (Node child process)", raw.targetCeiling));
   lines.push("");
-  for (const e of [raw.endToEnd, raw.endToEndPaced]) {
+  for (const e of [raw.endToEnd, raw.endToEndPaced].filter(Boolean)) {
     lines.push(`End to end (${e.mode}): ${e.created} tasks created in ${e.createSeconds.toFixed(2)} s (${e.createRate.toFixed(0)}/s, ${e.createFailures} failed), ${e.uniqueHits} reached the target`);
     lines.push(`  (${e.duplicateHits} duplicate hits) ${e.drainSeconds.toFixed(2)} s after the first was created; drain between the 10th and 90th percentile hit ${e.steadyRate.toFixed(0)} tasks/s;`);
     lines.push(`  queue wait min/p50/max ${e.breakdown.queueWait.min}/${e.breakdown.queueWait.p50}/${e.breakdown.queueWait.max} ms; D1 statuses ${JSON.stringify(e.finalStatuses)}`);
   }
-  lines.push(`Rate limiter burst: ${raw.rateLimiter.admitted} admitted, ${raw.rateLimiter.refused} refused (429), ${raw.rateLimiter.other} other`);
-  lines.push(`workerd RSS after each section: ${raw.memory.phases.map((p) => `${p.after} ${p.rssMiB.toFixed(0)} MiB`).join(", ")}`);
+  if (raw.rateLimiter) lines.push(`Rate limiter burst: ${raw.rateLimiter.admitted} admitted, ${raw.rateLimiter.refused} refused (429), ${raw.rateLimiter.other} other`);
+  if (raw.memory) lines.push(`workerd RSS after each section: ${raw.memory.phases.map((p) => `${p.after} ${p.rssMiB.toFixed(0)} MiB`).join(", ")}`);
   lines.push(`Total bench time ${meta.totalSeconds.toFixed(0)} s.`);
   console.log(lines.join("\n"));
 }
@@ -71,17 +72,17 @@ export function report(meta, rows, raw) {
 /** What makes the run fail: non-2xx during a load run, an inexact rate limit, a task that never arrived. */
 export function problems(raw) {
   const found = [];
-  for (const [name, r] of Object.entries(raw.routes)) {
+  for (const [name, r] of Object.entries(raw.routes ?? {})) {
     if (r.non2xx > 0 || r.errors > 0) found.push(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors (${JSON.stringify(r.statuses)})`);
     if (r.warmup.non2xx > 0 || r.warmup.errors > 0) found.push(`${name} warmup: ${r.warmup.non2xx} non-2xx, ${r.warmup.errors} errors`);
   }
-  if (raw.ceiling.non2xx > 0) found.push(`GET /healthz: ${raw.ceiling.non2xx} non-2xx`);
+  if (raw.ceiling?.non2xx > 0) found.push(`GET /healthz: ${raw.ceiling.non2xx} non-2xx`);
   for (const [name, r] of Object.entries(raw.store ?? {})) {
     if (r.non2xx > 0 || r.errors > 0) found.push(`${name}: ${r.non2xx} non-2xx, ${r.errors} errors (${JSON.stringify(r.statuses)})`);
   }
-  const { admitted, other } = raw.rateLimiter;
+  const { admitted, other } = raw.rateLimiter ?? { admitted: FREE_LIMIT, other: 0 };
   if (admitted !== FREE_LIMIT || other > 0) found.push(`rate limiter admitted ${admitted} of ${RATE_ACCURACY_REQUESTS} (limit ${FREE_LIMIT}), ${other} neither 200 nor 429`);
-  for (const run of [raw.endToEnd, raw.endToEndPaced]) {
+  for (const run of [raw.endToEnd, raw.endToEndPaced].filter(Boolean)) {
     if (run.uniqueHits < run.tasks || run.createFailures > 0 || (run.finalStatuses.completed ?? 0) < run.tasks) {
       found.push(`end to end (${run.mode}): ${run.uniqueHits}/${run.tasks} tasks reached the target, ${run.createFailures} creations failed, D1 statuses ${JSON.stringify(run.finalStatuses)}`);
     }

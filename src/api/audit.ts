@@ -14,7 +14,7 @@ export const AuditEntry = z
   .object({
     id: z.string(),
     action: z.enum(AUDIT_ACTIONS),
-    actor: z.object({ type: z.enum(["api_key", "admin", "task", "user"]), id: z.string(), apiKeyId: z.string().optional() }),
+    actor: z.object({ type: z.enum(["api_key", "admin", "task", "user", "system"]), id: z.string(), apiKeyId: z.string().optional() }),
     target: z.object({ type: z.string(), id: z.string() }),
     requestId: z.string(),
     metadata: z.record(z.string(), z.unknown()),

@@ -33,5 +33,7 @@ export const AUDIT_ACTIONS = [
   "lease.renewed",
   "lease.expired",
   "lease.revoked",
+  "tasks.purged",
+  "audit.purged",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];

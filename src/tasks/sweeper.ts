@@ -18,6 +18,11 @@ const GRACE_SECONDS = 300;
  */
 export const LOST_RUN_SECONDS = 30;
 const BATCH = 100;
+/**
+ * The condition of the partial index tasks_active (migrations/0003), written out as the index
+ * has it: SQLite uses a partial index only for a query that repeats its WHERE term.
+ */
+const ACTIVE = "status IN ('pending', 'delayed', 'processing', 'polling')";
 
 export async function sweepStalledTasks(env: Env, now = Date.now()): Promise<number> {
   const at = new Date(now).toISOString();
@@ -25,14 +30,14 @@ export async function sweepStalledTasks(env: Env, now = Date.now()): Promise<num
   const lost = new Date(now - LOST_RUN_SECONDS * 1000).toISOString();
   const [lostRuns, expiredLeases, stalledPolls, pendingWebhooks] = await env.DB.batch<{ id: string; team_id: string; polls: number | null }>([
     // Due a while ago but never picked up.
-    env.DB.prepare("SELECT id, team_id, NULL AS polls FROM tasks WHERE status IN ('pending', 'delayed') AND run_at < ? AND updated_at < ? LIMIT ?").bind(lost, lost, BATCH),
+    env.DB.prepare(`SELECT id, team_id, NULL AS polls FROM tasks WHERE ${ACTIVE} AND status IN ('pending', 'delayed') AND updated_at < ? AND run_at < ? LIMIT ?`).bind(lost, lost, BATCH),
     // Claimed by a consumer that never finished.
-    env.DB.prepare("SELECT id, team_id, NULL AS polls FROM tasks WHERE status = 'processing' AND lease_until < ? LIMIT ?").bind(at, BATCH),
+    env.DB.prepare(`SELECT id, team_id, NULL AS polls FROM tasks WHERE ${ACTIVE} AND status = 'processing' AND lease_until < ? LIMIT ?`).bind(at, BATCH),
     // Polling with no poll for much longer than its interval.
     env.DB
       .prepare(
         `SELECT id, team_id, json_extract(poll_state, '$.polls') AS polls FROM tasks
-         WHERE status = 'polling' AND updated_at < datetime(?, '-' || (COALESCE(json_extract(poll_config, '$.interval'), 5) + ${GRACE_SECONDS}) || ' seconds') LIMIT ?`,
+         WHERE ${ACTIVE} AND status = 'polling' AND updated_at < datetime(?, '-' || (COALESCE(json_extract(poll_config, '$.interval'), 5) + ${GRACE_SECONDS}) || ' seconds') LIMIT ?`,
       )
       .bind(at, BATCH),
     // Final, with a webhook still owed.

@@ -116,17 +116,30 @@ export async function deferBusy(env: Env, task: Pick<TaskRow, "id" | "team_id">,
   await env.DB.prepare("UPDATE tasks SET updated_at = ? WHERE id = ? AND status IN ('pending', 'delayed')").bind(new Date().toISOString(), task.id).run();
 }
 
+/** "This claim took the task": an SQL condition for statements that ride in the claim's batch. */
+export interface ClaimGuard {
+  sql: string;
+  args: string[];
+}
+
 /**
  * Claims the task for one attempt and opens the attempt's row, in one batch; the attempt's
  * number and run, or null if the task was not claimable. A row left open by a consumer that
- * stopped (its lease ran out) is closed as abandoned.
+ * stopped (its lease ran out) is closed as abandoned. `alongside` adds statements to the same
+ * batch (the references' resolution and its audit rows: one round trip for both), given the
+ * condition that holds only if this claim took the task; their results come back in order.
  */
-export async function claim(env: Env, task: TaskRow, now: Date): Promise<{ attempt: number; run: number } | null> {
+export async function claim(
+  env: Env,
+  task: TaskRow,
+  now: Date,
+  alongside: (claimed: ClaimGuard) => D1PreparedStatement[] = () => [],
+): Promise<{ attempt: number; run: number; alongside: D1Result[] } | null> {
   const at = now.toISOString();
   const lease = new Date(now.getTime() + leaseSeconds(task) * 1000).toISOString();
   // The later statements act only if this claim took the task (it holds exactly this lease).
   const claimedByUs = "EXISTS (SELECT 1 FROM tasks WHERE id = ? AND status = 'processing' AND lease_until = ?)";
-  const [claimed] = await env.DB.batch<{ attempts: number; runs: number }>([
+  const [claimed, ...rest] = await env.DB.batch<{ attempts: number; runs: number }>([
     env.DB
       .prepare(
         `UPDATE tasks SET ${to("claim")}, attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?, lease_until = ?
@@ -139,9 +152,10 @@ export async function claim(env: Env, task: TaskRow, now: Date): Promise<{ attem
     env.DB
       .prepare(`INSERT OR IGNORE INTO task_attempts (task_id, run, attempt, started_at) SELECT id, runs, attempts, ? FROM tasks WHERE id = ? AND ${claimedByUs}`)
       .bind(at, task.id, task.id, lease),
+    ...alongside({ sql: claimedByUs, args: [task.id, lease] }),
   ]);
   const row = claimed?.results[0];
-  return row ? { attempt: row.attempts, run: row.runs } : null;
+  return row ? { attempt: row.attempts, run: row.runs, alongside: rest.slice(2) } : null;
 }
 
 export async function release(env: Env, taskId: string): Promise<void> {

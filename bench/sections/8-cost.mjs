@@ -1,0 +1,22 @@
+// 8. Cost: each operation's D1 statements and rows, Durable Object requests and Queue
+// operations (counted through the real Worker by bench/cost/, the same code the pinned counts in
+// test/cost.integration.test.ts run), priced at Cloudflare's Workers Paid list prices.
+import { BENCH_HOST } from "../lib/config.mjs";
+import { request } from "../lib/http.mjs";
+
+export async function costSection(ctx) {
+  const { base, target, teams, row, raw, log } = ctx;
+  log("8. cost per operation (metered bindings, through the bench Worker)");
+  const team = await teams.createTeam("pro", "bench cost");
+  const query = new URLSearchParams({ key: team.key, target: `${target.base}/ok?tag=cost` });
+  const res = await request(base, "GET", `/cost?${query}`, { host: BENCH_HOST });
+  if (res.status !== 200) throw new Error(`bench /cost answered ${res.status}: ${res.text}`);
+  raw.cost = res.json;
+  const simple = res.json.operations.find((o) => o.op === "task.1ref");
+  row("8. Cost", "D1 round trips per task (creation -> completion, 1 reference)", simple.counts.d1RoundTrips, "round trips", simple.counts.d1RoundTrips, "itself");
+  for (const { op, what, counts: c, perMillion: p } of res.json.operations) {
+    const detail = `${c.d1RoundTrips} D1 round trips, ${c.d1Statements} statements, ${c.rowsRead} rows read, ${c.rowsWritten} written; ${c.doRequests} DO requests; ${c.queueWrites + c.queueReads + c.queueDeletes} queue ops; ${c.invocations} invocations`;
+    row("8. Cost", `${op}: ${what}`, p.total, "$/M ops", p.d1Writes / p.total, "share of D1 rows written", { detail });
+    log(`8. ${op}: $${p.total}/M (workers ${p.workers}, D1 writes ${p.d1Writes}, D1 reads ${p.d1Reads}, DO ${p.durableObjects}, queues ${p.queues}); ${detail}`);
+  }
+}

@@ -1,0 +1,39 @@
+import { env } from "cloudflare:test";
+import { describe, expect, it } from "vitest";
+import type { Counts } from "../bench/cost/meter";
+import { measureOperations, OPERATIONS, type Operation } from "../bench/cost/scenarios";
+import { newTeam } from "./helpers/api";
+import { upstreamNamespace } from "./helpers/tasks";
+
+/**
+ * The deterministic part of the cost model (bench/README.md, section 8): what each hot path
+ * asks of D1, Durable Objects and the queue, counted through the real Worker with metered
+ * bindings. A change that adds a round trip, a statement, a row written (index writes count),
+ * a DO request or a queue operation fails here, naming the path and the figure. Lower is
+ * welcome: update the pin (and bench/README.md's table) in the same change.
+ *
+ * Rows read are not pinned: they depend on the query plans' exact walk; they are priced at
+ * $0.001 per million and show up in the bench.
+ */
+type Pinned = Omit<Counts, "rowsRead">;
+const PINNED: Record<Operation, Pinned> = {
+  "token.create": { invocations: 1, d1RoundTrips: 1, d1Statements: 2, rowsWritten: 9, doRequests: 1, queueWrites: 0, queueReads: 0, queueDeletes: 0 },
+  "task.0refs": { invocations: 2, d1RoundTrips: 4, d1Statements: 7, rowsWritten: 14, doRequests: 3, queueWrites: 1, queueReads: 1, queueDeletes: 1 },
+  "task.1ref": { invocations: 2, d1RoundTrips: 5, d1Statements: 9, rowsWritten: 19, doRequests: 3, queueWrites: 1, queueReads: 1, queueDeletes: 1 },
+  "task.3refs": { invocations: 2, d1RoundTrips: 5, d1Statements: 11, rowsWritten: 29, doRequests: 3, queueWrites: 1, queueReads: 1, queueDeletes: 1 },
+};
+
+describe("what each operation costs (pinned counts)", () => {
+  it("matches the pinned D1, Durable Object and queue counts of every hot path", async () => {
+    const team = await newTeam();
+    const measured = await measureOperations(env, { key: team.key, targetUrl: upstreamNamespace().url("/ok") });
+    const changes: string[] = [];
+    for (const op of Object.keys(PINNED) as Operation[]) {
+      for (const [figure, pinned] of Object.entries(PINNED[op]) as [keyof Pinned, number][]) {
+        const now = measured[op][figure];
+        if (now !== pinned) changes.push(`${op} (${OPERATIONS[op]}): ${figure} ${pinned} -> ${now} (${now > pinned ? "+" : ""}${now - pinned})`);
+      }
+    }
+    expect(changes, `cost counts changed:\n${changes.join("\n")}`).toEqual([]);
+  });
+});
