@@ -1,8 +1,9 @@
-import { SELF } from "cloudflare:test";
+import { env, SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { Vault, VaultError, type FetchLike } from "../src/client";
 import { newTeam } from "./helpers/api";
 import { upstreamNamespace } from "./helpers/tasks";
+import { keyFor, proOwner } from "./helpers/store";
 
 /**
  * The typed client inside workerd, its `fetch` bound to this Worker (SELF): what a Worker
@@ -204,5 +205,223 @@ describe("accounts: sessions, teams, keys", () => {
     await user.auth.logout();
     expect(await caught(user.teams.list())).toMatchObject({ status: 401, code: "invalid_session" });
     expect(await caught(anonymous.teams.list())).toMatchObject({ status: 401, code: "session_required" });
+  });
+});
+
+/** A signed-up owner's client with a key holding every scope (leases and reveal need `secrets:reveal`). */
+async function revealer() {
+  const owner = await proOwner("client-store");
+  const k = await keyFor(owner);
+  return { owner, key: k.key, keyId: k.id, vault: client(k.key) };
+}
+
+describe("credentials and leases: seed 004 through the client", () => {
+  it("the seed's snippets as written: create, lease (lease.value), rotate; the value only in leases", async () => {
+    const { key } = await revealer();
+    // Every answer the client reads, to search for the values.
+    const answers: string[] = [];
+    const recording: FetchLike = async (url, init) => {
+      const response = await SELF.fetch(url, init);
+      answers.push(await response.clone().text());
+      return response;
+    };
+    const seen = (value: string) => answers.filter((a) => a.includes(value)).length;
+    {
+      const vault = new Vault({ baseUrl: BASE, apiKey: key, fetch: recording });
+      // --- seed 004, verbatim ---
+      await vault.credentials.create({
+        name: 'openai-api-key-prod',
+        type: 'api-key',
+        value: 'sk-proj-abc123...',
+        metadata: {
+          service: 'openai',
+          environment: 'production',
+          prefix: 'sk-proj-',
+          team: 'ml-platform',
+        },
+        policy: {
+          defaultLeaseTTL: '30m',
+          maxLeaseTTL: '4h',
+          maxLeases: 5,
+        },
+      });
+
+      const lease = await vault.leases.create({
+        credentialName: 'openai-api-key-prod',
+        ttl: '30m',
+        identity: { type: 'agent', name: 'claude-code' },
+      });
+      expect(`Bearer ${lease.value}`).toBe("Bearer sk-proj-abc123...");
+      expect(lease).toMatchObject({ id: expect.stringMatching(/^lease_/), credentialName: "openai-api-key-prod", version: 1, ttlSeconds: 1800, identity: { type: "agent", name: "claude-code" } });
+
+      await vault.credentials.rotate({
+        name: 'openai-api-key-prod',
+        newValue: 'sk-proj-newkey456...',
+      });
+
+      await vault.credentials.create({
+        name: 'aws-deploy-key-prod',
+        type: 'api-key',
+        value: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+        metadata: {
+          service: 'aws',
+          accessKeyId: 'AKIAIOSFODNN7EXAMPLE',
+          environment: 'production',
+          iamUser: 'deploy-bot',
+        },
+      });
+      // --- end of the seed ---
+
+      // The old lease keeps version 1; a new lease gets the new value.
+      const fresh = await vault.leases.create({ credentialName: "openai-api-key-prod", identity: { type: "agent", name: "next" } });
+      expect([fresh.version, fresh.value]).toEqual([2, "sk-proj-newkey456..."]);
+      const held = await vault.leases.list({ credentialName: "openai-api-key-prod", identity: "agent:claude-code", active: true });
+      expect(held.map((l) => [l.id, l.version, l.state])).toEqual([[lease.id, 1, "active"]]);
+      expect(held[0]).not.toHaveProperty("value");
+
+      // Only the two lease answers ever carried a value.
+      expect(seen("sk-proj-abc123...")).toBe(1);
+      expect(seen("sk-proj-newkey456...")).toBe(1);
+      expect(seen("wJalrXUtnFEMI")).toBe(0);
+    }
+  });
+
+  it("list filters, get, update (PATCH), delete; rotate answers the previous version", async () => {
+    const { vault, owner } = await revealer();
+    const openai = await vault.credentials.create({ name: "openai", type: "api-key", value: "sk-proj-1", metadata: { service: "openai", environment: "production", prefix: "sk-proj-" } });
+    expect(openai).toMatchObject({ id: expect.stringMatching(/^tok_/), name: "openai", currentVersion: 1, state: "active", allowedHosts: null });
+    await vault.credentials.create({ name: "stripe", type: "api-key", value: "sk_test_1", metadata: { service: "stripe", environment: "staging" } });
+
+    expect((await vault.credentials.list({ service: "openai" })).map((c) => c.name)).toEqual(["openai"]);
+    expect((await vault.credentials.list({ environment: "staging" })).map((c) => c.name)).toEqual(["stripe"]);
+    expect((await vault.credentials.list({ type: "api-key" })).map((c) => c.name).sort()).toEqual(["openai", "stripe"]);
+    expect(await vault.credentials.list({ rotationDue: true })).toEqual([]);
+    expect(await vault.credentials.get("openai")).toEqual(openai);
+
+    const patched = await vault.credentials.update("stripe", { metadata: { service: "stripe", rotateEvery: "90d" }, policy: { maxLeases: 2 }, allowedHosts: ["API.Stripe.com"] });
+    expect(patched).toMatchObject({ metadata: { service: "stripe", rotateEvery: "90d" }, effectivePolicy: { maxLeases: 2 }, allowedHosts: ["api.stripe.com"] });
+    await env.DB.prepare("UPDATE tokens SET created_at = '2020-01-01T00:00:00.000Z' WHERE name = 'stripe' AND team_id = ?").bind(owner.team.id).run();
+    expect((await vault.credentials.list({ rotationDue: true })).map((c) => c.name)).toEqual(["stripe"]);
+    expect((await vault.credentials.list({ rotationDue: false })).map((c) => c.name)).toEqual(["openai"]);
+    expect((await vault.credentials.update("stripe", { allowedHosts: null })).allowedHosts).toBeNull();
+
+    const rotated = await vault.credentials.rotate({ name: "openai", newValue: "sk-proj-2", gracePeriod: "15m" });
+    expect(rotated).toMatchObject({ credential: { name: "openai", currentVersion: 2 }, previousVersion: { version: 1, state: expect.any(String) } });
+    expect(JSON.stringify(rotated)).not.toContain("sk-proj-2");
+
+    const deleted = await vault.credentials.delete("stripe");
+    expect(deleted).toMatchObject({ name: "stripe", state: "deleted" });
+    expect(await caught(vault.credentials.get("stripe"))).toMatchObject({ status: 404, code: "not_found" });
+  });
+
+  it("leases: renew within maxExpiresAt, revoke, list filters", async () => {
+    const { vault, keyId } = await revealer();
+    await vault.credentials.create({ name: "db", type: "api-key", value: "pg-secret-1", policy: { defaultLeaseTTL: "10m", maxLeaseTTL: "1h" } });
+    const a = await vault.leases.create({ credentialName: "db", identity: { type: "agent", name: "a" } });
+    const b = await vault.leases.create({ credentialName: "db", ttl: 60, identity: { type: "job", name: "b" } });
+    expect([a.ttlSeconds, b.ttlSeconds]).toEqual([600, 60]);
+
+    const renewed = await vault.leases.renew(a.id, { ttl: "7d" });
+    expect(renewed).toMatchObject({ id: a.id, state: "active", expiresAt: a.maxExpiresAt, caller: { type: "api_key", id: keyId } });
+    expect(renewed).not.toHaveProperty("value");
+    expect((await vault.leases.renew(b.id)).state).toBe("active");
+
+    expect((await vault.leases.list({ identity: "b" })).map((l) => l.id)).toEqual([b.id]);
+    const revoked = await vault.leases.revoke(b.id);
+    expect(revoked).toMatchObject({ id: b.id, state: "revoked", revokedAt: expect.any(String) });
+    expect((await vault.leases.list({ credentialName: "db", active: true })).map((l) => l.id)).toEqual([a.id]);
+    // active: false is no filter: every lease, newest first.
+    expect((await vault.leases.list({ active: false })).map((l) => l.id)).toEqual([b.id, a.id]);
+  });
+});
+
+describe("named secrets: seed 001 through vault.secrets", () => {
+  it("set (create, then update), get reveals, list never does, delete", async () => {
+    const { vault } = await revealer();
+    const value = `sk-abc123-${crypto.randomUUID()}`;
+    const created = await vault.secrets.set({ name: "openai_api_key", value });
+    expect(created).toEqual({ success: true, action: "created", id: expect.stringMatching(/^tok_/) });
+    const { value: got } = await vault.secrets.get("openai_api_key");
+    expect(got).toBe(value);
+
+    expect(await vault.secrets.upsert({ name: "stripe_secret_key", value: "sk_live_...", scope: [], expiresAt: "2099-12-31T23:59:59Z" })).toMatchObject({ action: "created" });
+    expect(await vault.secrets.get("stripe_secret_key")).toEqual({ name: "stripe_secret_key", value: "sk_live_...", scope: [], expiresAt: "2099-12-31T23:59:59.000Z" });
+    const list = await vault.secrets.list();
+    expect(list.map((s) => s.name)).toEqual(["openai_api_key", "stripe_secret_key"]);
+    expect(list[0]).toMatchObject({ id: created.id, scope: [], expiresAt: null, createdAt: expect.any(String) });
+    expect(JSON.stringify(list)).not.toContain(value);
+
+    expect(await vault.secrets.set({ name: "openai_api_key", value: `${value}-2` })).toEqual({ success: true, action: "updated", id: created.id });
+    expect((await vault.secrets.get("openai_api_key")).value).toBe(`${value}-2`);
+    expect(await vault.secrets.delete("openai_api_key")).toEqual({ success: true, action: "deleted" });
+    expect(await caught(vault.secrets.get("openai_api_key"))).toMatchObject({ status: 404, code: "not_found" });
+  });
+
+  it("assign / unassign share an app-level secret with another key", async () => {
+    const { vault, owner } = await revealer();
+    const other = await keyFor(owner, { name: "other" });
+    const otherVault = client(other.key);
+    await vault.secrets.set({ name: "shared", value: "shared-value" });
+    expect(await caught(otherVault.secrets.get("shared"))).toMatchObject({ status: 404, code: "not_found" });
+    expect(await vault.secrets.assign("shared", other.id)).toEqual({ success: true, action: "assigned", apiKeyId: other.id });
+    expect((await otherVault.secrets.get("shared")).value).toBe("shared-value");
+    expect(await vault.secrets.unassign("shared", other.id)).toEqual({ success: true, action: "unassigned", apiKeyId: other.id });
+    expect(await caught(otherVault.secrets.get("shared"))).toMatchObject({ status: 404, code: "not_found" });
+  });
+
+  it("user-level secrets with a session; teamId names the team (X-Team-Id) for a user in several", async () => {
+    const owner = await proOwner("client-owner");
+    const key = await keyFor(owner);
+    const user = new Vault({ baseUrl: BASE, sessionToken: owner.token, fetch: selfFetch });
+    expect((await user.secrets.set({ name: "my_key", value: "mine" })).action).toBe("created");
+    expect((await user.secrets.get("my_key")).value).toBe("mine");
+    // With both credentials the key wins (app-level secrets); dropping it acts as the user.
+    const both = new Vault({ baseUrl: BASE, apiKey: key.key, sessionToken: owner.token, fetch: selfFetch });
+    expect(await caught(both.secrets.get("my_key"))).toMatchObject({ status: 404, code: "not_found" });
+    expect((await both.with({ apiKey: undefined }).secrets.get("my_key")).value).toBe("mine");
+
+    // A user in two teams must name one.
+    const invitee = await proOwner("client-invitee2");
+    await user.teams.addMember(owner.team.id, { email: invitee.email, role: "member" });
+    const several = new Vault({ baseUrl: BASE, sessionToken: invitee.token, fetch: selfFetch });
+    const refused = await caught(several.secrets.list());
+    expect(refused).toMatchObject({ status: 400, code: "team_required" });
+    expect(refused.details.teams).toEqual(expect.arrayContaining([owner.team.id, invitee.team.id]));
+    expect(await several.with({ teamId: owner.team.id }).secrets.list()).toEqual([]);
+    expect((await several.with({ teamId: invitee.team.id }).secrets.set({ name: "own", value: "v" })).action).toBe("created");
+    expect((await several.with({ teamId: invitee.team.id }).secrets.list()).map((s) => s.name)).toEqual(["own"]);
+    expect(await caught(user.with({ teamId: invitee.team.id }).secrets.list())).toMatchObject({ status: 403, code: "access_denied" });
+  });
+});
+
+describe("store errors: VaultError codes", () => {
+  it("name_taken, value_prefix_mismatch, lease_limit_reached (retryAfter), lease_expired, secret_expired, insufficient_scope", async () => {
+    const { vault, owner } = await revealer();
+    const input = { name: "limited", type: "api-key" as const, value: "sk-proj-x", metadata: { prefix: "sk-proj-" }, policy: { maxLeases: 1 } };
+    await vault.credentials.create(input);
+    expect(await caught(vault.credentials.create(input))).toMatchObject({ status: 409, code: "name_taken" });
+    const mismatch = await caught(vault.credentials.rotate({ name: "limited", newValue: "sk_live_wrong" }));
+    expect(mismatch).toMatchObject({ status: 400, code: "value_prefix_mismatch" });
+    expect(JSON.stringify(mismatch)).not.toContain("sk_live_wrong");
+
+    const lease = await vault.leases.create({ credentialName: "limited", ttl: "10m", identity: { type: "agent", name: "one" } });
+    const full = await caught(vault.leases.create({ credentialName: "limited", identity: { type: "agent", name: "two" } }));
+    expect(full).toMatchObject({ status: 429, code: "lease_limit_reached" });
+    expect(full.retryAfter).toBeGreaterThan(0);
+    expect(full.retryAfter).toBeLessThanOrEqual(600);
+    await vault.leases.revoke(lease.id);
+    expect(await caught(vault.leases.renew(lease.id))).toMatchObject({ status: 410, code: "lease_expired" });
+    expect((await vault.leases.create({ credentialName: "limited", identity: { type: "agent", name: "two" } })).value).toBe("sk-proj-x");
+
+    await vault.secrets.set({ name: "old", value: "expired-value", expiresAt: "2020-01-01T00:00:00Z" });
+    const expired = await caught(vault.secrets.get("old"));
+    expect(expired).toMatchObject({ status: 410, code: "secret_expired" });
+    expect(JSON.stringify({ ...expired, message: expired.message })).not.toContain("expired-value");
+    expect((await vault.secrets.list())[0]).toMatchObject({ name: "old", expired: true });
+
+    expect(await caught(vault.leases.create({ credentialName: "missing", identity: { type: "agent", name: "x" } }))).toMatchObject({ status: 404, code: "not_found" });
+    const writer = client((await keyFor(owner, { scopes: ["secrets:read", "secrets:write"] })).key);
+    expect(await caught(writer.leases.create({ credentialName: "limited", identity: { type: "agent", name: "w" } }))).toMatchObject({ status: 403, code: "insufficient_scope", details: { requiredScope: "secrets:reveal" } });
+    expect(await caught(writer.secrets.get("old"))).toMatchObject({ status: 403, code: "insufficient_scope" });
   });
 });

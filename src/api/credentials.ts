@@ -54,6 +54,7 @@ export const Credential = z
   })
   .meta({ id: "Credential", description: "A credential's metadata; the value is never returned (see leases)" });
 export const CredentialResponse = z.object({ credential: Credential });
+export const RotateResponse = z.object({ credential: Credential, previousVersion: z.object({ version: z.number().int(), state: z.string(), graceUntil: isoDate.nullable() }) });
 export const Identity = z.object({ type: z.string(), name: z.string() });
 export const Lease = z
   .object({

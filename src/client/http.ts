@@ -29,12 +29,20 @@ export interface VaultOptions {
   apiKey?: string;
   /** Session token (JWT from `auth.login`/`auth.signup`) for the accounts routes. */
   sessionToken?: string;
+  /**
+   * For a user in several teams: the team a session acts for on the routes that take either
+   * credential (`vault.secrets`), sent as `X-Team-Id`.
+   */
+  teamId?: string;
   /** Defaults to the global `fetch`. */
   fetch?: FetchLike;
 }
 
-/** Which credential a route takes. */
-export type Credential = "apiKey" | "session" | "none";
+/**
+ * Which credential a route takes. `apiKeyOrSession`: the API key when the client has one (an
+ * app-level caller), else the session token (the user's own secrets, with `teamId` if set).
+ */
+export type Credential = "apiKey" | "session" | "apiKeyOrSession" | "none";
 
 export type QueryValue = string | number | boolean | undefined;
 
@@ -68,7 +76,9 @@ export class Transport {
 
   async request<T>(method: string, path: string, spec: RequestSpec): Promise<Answer<T>> {
     const headers: Record<string, string> = { accept: "application/json", ...spec.headers };
-    const credential = spec.auth === "apiKey" ? this.options.apiKey : spec.auth === "session" ? this.options.sessionToken : undefined;
+    const credential = this.credentialFor(spec.auth);
+    // A session names its team on these routes; a key belongs to exactly one.
+    if (spec.auth === "apiKeyOrSession" && !this.options.apiKey && this.options.teamId) headers["x-team-id"] = this.options.teamId;
     // Without the credential the request still goes out: the server answers with its own code
     // (api_key_required, session_required), the same as for any other client.
     if (credential) headers.authorization = `Bearer ${credential}`;
@@ -97,6 +107,19 @@ export class Transport {
       throw new VaultError({ status: response.status, code: "unexpected_response", message: `Expected a JSON answer (HTTP ${response.status})`, requestId });
     }
     return { data: parsed as T, status: response.status, headers: response.headers };
+  }
+
+  private credentialFor(auth: Credential): string | undefined {
+    switch (auth) {
+      case "apiKey":
+        return this.options.apiKey;
+      case "session":
+        return this.options.sessionToken;
+      case "apiKeyOrSession":
+        return this.options.apiKey ?? this.options.sessionToken;
+      case "none":
+        return undefined;
+    }
   }
 }
 

@@ -11,6 +11,9 @@ export type { CreateTaskInput, CreateTaskOptions, Task, TaskDetail, TaskList, Ta
 export type { Audit, AuditEntry, AuditList, AuditListQuery } from "./audit";
 export type { WebhookSecret, Webhooks } from "./webhooks";
 export type { Provider, Providers } from "./providers";
+export type { SecretAction, SecretAssignment, SecretSummary, SecretUpsert, SecretValue, Secrets, UpsertSecretInput } from "./secrets";
+export type { CreateCredentialInput, Credential, CredentialListQuery, Credentials, RotateCredentialInput, RotatedCredential, UpdateCredentialInput } from "./credentials";
+export type { CreateLeaseInput, IssuedLease, Lease, LeaseListQuery, Leases, RenewLeaseInput } from "./leases";
 export type {
   AddedMember,
   AddMemberInput,

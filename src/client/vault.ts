@@ -1,7 +1,10 @@
 import { Auth, Keys, Teams } from "./accounts";
 import { Audit } from "./audit";
+import { Credentials } from "./credentials";
 import { Transport, type VaultOptions } from "./http";
+import { Leases } from "./leases";
 import { Providers } from "./providers";
+import { Secrets } from "./secrets";
 import { Tasks } from "./tasks";
 import { Tokens } from "./tokens";
 import { Webhooks } from "./webhooks";
@@ -19,6 +22,9 @@ export class Vault {
   readonly auth: Auth;
   readonly teams: Teams;
   readonly keys: Keys;
+  readonly secrets: Secrets;
+  readonly credentials: Credentials;
+  readonly leases: Leases;
 
   constructor(private readonly options: VaultOptions) {
     const http = new Transport(options);
@@ -30,10 +36,16 @@ export class Vault {
     this.auth = new Auth(http);
     this.teams = new Teams(http);
     this.keys = new Keys(http);
+    this.secrets = new Secrets(http);
+    this.credentials = new Credentials(http);
+    this.leases = new Leases(http);
   }
 
-  /** The same client with other credentials, e.g. `vault.with({ sessionToken })` after a login. */
-  with(credentials: Pick<VaultOptions, "apiKey" | "sessionToken">): Vault {
+  /**
+   * The same client with other credentials, e.g. `vault.with({ sessionToken })` after a login,
+   * or `vault.with({ apiKey: undefined, sessionToken, teamId })` for a user's own secrets.
+   */
+  with(credentials: Pick<VaultOptions, "apiKey" | "sessionToken" | "teamId">): Vault {
     return new Vault({ ...this.options, ...credentials });
   }
 }

@@ -1,5 +1,9 @@
 import type { Env } from "../env";
 import { log } from "../log";
+import { normalizeHost } from "./host-name";
+
+// Pure, so the API schemas (and the typed client) can use it without this module's imports.
+export { normalizeHost };
 
 /**
  * Outbound URL policy. Targets must be http(s) without userinfo; hosts on loopback, private,
@@ -80,21 +84,6 @@ function isLoopbackHost(host: string): boolean {
 
 /** A label the URL parser reads as a number (decimal, octal or hex). */
 const NUMERIC_LABEL = /^(?:\d+|0x[0-9a-f]*)$/;
-
-/**
- * The host name as the policy compares it: lower-cased, the trailing dot of a fully qualified
- * name stripped (`a.b.` and `a.b` name the same host). Undefined when a label is empty (`a..b`,
- * `.a`, `a..`, `.`): such names mean only what some resolver decides to make of them. IPv6
- * literals (`[...]`) are returned as they are.
- */
-export function normalizeHost(hostname: string): string | undefined {
-  const lower = hostname.toLowerCase();
-  if (lower.startsWith("[")) return lower;
-  // One trailing dot is the DNS root; any more is an empty label.
-  const name = lower.endsWith(".") ? lower.slice(0, -1) : lower;
-  if (name.split(".").some((label) => label === "")) return undefined;
-  return name;
-}
 
 export function isBlockedIpv4([a = 0, b = 0, c = 0]: number[]): boolean {
   return (

@@ -3,8 +3,7 @@ import { json } from "../http/errors";
 import { defineRoute } from "../http/route";
 import { createCredential, deleteCredential, getCredential, credentialView, listCredentials, rotateCredential, updateCredential } from "../vault/credentials";
 import { createLease, listLeases, renewLease, revokeLease } from "../vault/leases";
-import { isoDate } from "../api/common";
-import { CreateCredentialBody, PatchCredentialBody, RotateBody, NameParams, LeaseParams, ListQuery, LeaseBody, RenewBody, LeaseListQuery, Credential, CredentialResponse, Lease, IssuedLease } from "../api/credentials";
+import { CreateCredentialBody, PatchCredentialBody, RotateBody, NameParams, LeaseParams, ListQuery, LeaseBody, RenewBody, LeaseListQuery, Credential, CredentialResponse, Lease, IssuedLease, RotateResponse } from "../api/credentials";
 
 export const credentialRoutes = [
   defineRoute({
@@ -77,10 +76,7 @@ export const credentialRoutes = [
     params: NameParams,
     body: RotateBody,
     responses: {
-      200: {
-        description: "Rotated",
-        schema: z.object({ credential: Credential, previousVersion: z.object({ version: z.number().int(), state: z.string(), graceUntil: isoDate.nullable() }) }),
-      },
+      200: { description: "Rotated", schema: RotateResponse },
     },
     errors: ["not_found", "value_prefix_mismatch", "version_conflict", "not_configured"],
     handler: async ({ ctx, params, body }) => json(await rotateCredential(ctx, params.name, body)),

@@ -1,4 +1,4 @@
-import { normalizeHost } from "../outbound/url-policy";
+import { normalizeHost } from "../outbound/host-name";
 
 /**
  * Host binding (issue 10, section 3): a credential may carry `allowedHosts`, exact host names

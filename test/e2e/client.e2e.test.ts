@@ -2,9 +2,13 @@
  * The typed client from Node, imported by its package name (the build `npm ci` runs), against
  * the real local server: what a user's Node program does.
  */
+import { execFile } from "node:child_process";
+import { randomUUID } from "node:crypto";
+import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { promisify } from "node:util";
 import { describe, expect, it } from "vitest";
-import { Vault, VaultError, type FetchLike, type Token } from "token-vault/client";
-import { baseUrl, canary, createTeam, logLinesWith, namespace, ns, upstreamRecords } from "./helpers";
+import { Vault, VaultError, type FetchLike, type IssuedLease, type Token } from "token-vault/client";
+import { baseUrl, canary, createTeam, logLinesWith, namespace, ns, request, upstreamRecords } from "./helpers";
 
 async function caught(promise: Promise<unknown>): Promise<VaultError> {
   const error = await promise.then(
@@ -82,5 +86,85 @@ describe("token-vault/client against the local server", () => {
     const actions: string[] = [];
     for await (const entry of vault.audit.iterate({ limit: 4, action: "token.created" })) actions.push(entry.target.id);
     expect(actions).toEqual(seen);
+  });
+});
+
+/** A signed-up owner's key with secrets:reveal (leases need it; default keys do not carry it). */
+async function revealKey(): Promise<string> {
+  const signup = await request("POST", "/auth/signup", {
+    body: { email: `client-store-${randomUUID()}@example.com`, password: "correct-horse-battery-staple", teamName: "client store" },
+    headers: { "cf-connecting-ip": `203.0.113.${Math.floor(Math.random() * 250)}` },
+  });
+  expect(signup.status).toBe(201);
+  const owner = new Vault({ baseUrl: baseUrl(), sessionToken: signup.json.token as string });
+  return (await owner.keys.create(signup.json.team.id as string, { name: "agent", scopes: ["secrets:read", "secrets:write", "secrets:reveal"] })).key;
+}
+
+describe("token-vault/client: credentials and leases (seed 004)", () => {
+  it("create, lease, rotate as the seed writes them; each value only in its lease answer, never in a log line", async () => {
+    const key = await revealKey();
+
+    const answers: { what: string; text: string }[] = [];
+    const recording: FetchLike = async (url, init) => {
+      const response = await fetch(url, init);
+      answers.push({ what: `${init.method} ${new URL(url).pathname}`, text: [...response.headers].join("\n") + (await response.clone().text()) });
+      return response;
+    };
+    const vault = new Vault({ baseUrl: baseUrl(), apiKey: key, fetch: recording });
+    const first = `sk-proj-${canary()}`;
+    const second = `sk-proj-${canary()}`;
+
+    await vault.credentials.create({
+      name: "openai-api-key-prod",
+      type: "api-key",
+      value: first,
+      metadata: { service: "openai", environment: "production", prefix: "sk-proj-", team: "ml-platform" },
+      policy: { defaultLeaseTTL: "30m", maxLeaseTTL: "4h", maxLeases: 5 },
+    });
+    const lease: IssuedLease = await vault.leases.create({
+      credentialName: "openai-api-key-prod",
+      ttl: "30m",
+      identity: { type: "agent", name: "claude-code" },
+    });
+    expect(lease.value).toBe(first);
+    expect(lease.ttlSeconds).toBe(1800);
+    await vault.credentials.rotate({ name: "openai-api-key-prod", newValue: second });
+    const next = await vault.leases.create({ credentialName: "openai-api-key-prod", identity: { type: "agent", name: "claude-code" } });
+    expect([next.version, next.value]).toEqual([2, second]);
+    expect((await vault.leases.list({ identity: "agent:claude-code", active: true })).map((l) => [l.id, l.version])).toEqual([
+      [next.id, 2],
+      [lease.id, 1],
+    ]);
+    expect((await vault.credentials.list({ service: "openai" })).map((c) => c.currentVersion)).toEqual([2]);
+    await vault.leases.revoke(lease.id);
+
+    expect(answers).toHaveLength(7);
+    expect(answers.filter((a) => a.text.includes(first)).map((a) => a.what)).toEqual(["POST /v1/leases"]);
+    expect(answers.filter((a) => a.text.includes(second)).map((a) => a.what)).toEqual(["POST /v1/leases"]);
+    expect(answers.filter((a) => a.text.includes(second))[0]).not.toBe(answers.filter((a) => a.text.includes(first))[0]);
+    expect(logLinesWith(first)).toEqual([]);
+    expect(logLinesWith(second)).toEqual([]);
+  });
+});
+
+describe("the README's store example", () => {
+  it("runs as written with node, twice (it deletes what it creates), printing what its comments say", async () => {
+    const readme = readFileSync(new URL("../../README.md", import.meta.url), "utf8");
+    const blocks = [...readme.matchAll(/```js\n([\s\S]*?)```/g)].map((m) => m[1] ?? "");
+    const example = blocks.filter((b) => b.includes("vault.leases.create"));
+    expect(example).toHaveLength(1);
+    // Inside the package (dist/ is git-ignored), so "token-vault/client" resolves by name as for the reader.
+    const file = new URL(`../../dist/readme-store-example-${randomUUID()}.mjs`, import.meta.url);
+    writeFileSync(file, example[0] ?? "");
+    try {
+      const key = await revealKey();
+      const run = () => promisify(execFile)(process.execPath, [file.pathname], { env: { ...process.env, BASE: baseUrl(), KEY: key }, timeout: 30_000 });
+      for (let i = 0; i < 2; i++) {
+        const { stdout } = await run();
+        expect(stdout.trim().split("\n")).toEqual(["sk-proj-abc123 1800", "2 sk-proj-newkey456", "2,1", "409 name_taken", "sk-abc123"]);
+      }
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 });
