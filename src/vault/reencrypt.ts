@@ -1,8 +1,8 @@
 import { auditStatement } from "../audit/audit";
 import type { Context, IdentifiedContext } from "../context";
 import type { Env } from "../env";
-import { openSecret, sealSecret } from "./cipher";
-import { getKeyring } from "./keyring";
+import { openSecret, sealSecret, type SealedSecret } from "./cipher";
+import { getKeyring, type Keyring } from "./keyring";
 import { log } from "../log";
 import { webhookSecretLabel } from "../webhooks/secret";
 import { versionLabel } from "./store";
@@ -21,6 +21,22 @@ interface StaleRow {
   iv: string;
   key_version: number;
   version: number;
+}
+
+/**
+ * Opens one sealed value and seals it again under the active master key version; null (and
+ * the label in `failed`) when it cannot be opened, so one bad row never blocks the page.
+ */
+async function reseal(keyring: Keyring, row: Pick<StaleRow, "team_id" | "key_salt" | "ciphertext" | "iv" | "key_version">, label: string, active: number, failed: string[]): Promise<SealedSecret | null> {
+  const team = { teamId: row.team_id, salt: row.key_salt };
+  try {
+    const plaintext = await openSecret(keyring, team, label, { ciphertext: row.ciphertext, iv: row.iv, keyVersion: row.key_version });
+    return await sealSecret(keyring, team, label, plaintext, active);
+  } catch (error) {
+    failed.push(label);
+    log.error("reencrypt_row_failed", { label, keyVersion: row.key_version, errorName: error instanceof Error ? error.name : "unknown" });
+    return null;
+  }
 }
 
 export async function vaultStatus(ctx: Context) {
@@ -65,17 +81,9 @@ export async function reencryptBatch(ctx: IdentifiedContext, limit: number, afte
   const failed: string[] = [];
   const at = new Date().toISOString();
   for (const row of rows) {
-    const team = { teamId: row.team_id, salt: row.key_salt };
-    let sealed;
-    try {
-      const label = versionLabel(row.id, row.version);
-      const plaintext = await openSecret(keyring, team, label, { ciphertext: row.ciphertext, iv: row.iv, keyVersion: row.key_version });
-      sealed = await sealSecret(keyring, team, label, plaintext, active);
-    } catch (error) {
-      failed.push(row.id);
-      log.error("reencrypt_row_failed", { tokenId: row.id, keyVersion: row.key_version, errorName: error instanceof Error ? error.name : "unknown" });
-      continue;
-    }
+    // A token's label is its id for version 1 (the failure list names the token).
+    const sealed = await reseal(keyring, row, versionLabel(row.id, row.version), active, failed);
+    if (!sealed) continue;
     statements.push(
       env.DB
         // Guarded by the version too: a rotation in between moved this ciphertext away.
@@ -126,16 +134,8 @@ async function reencryptWebhookSecrets(env: Env, active: number, limit: number, 
     .all<Omit<StaleRow, "id">>();
   const statements: D1PreparedStatement[] = [];
   for (const row of rows) {
-    const team = { teamId: row.team_id, salt: row.key_salt };
-    const label = webhookSecretLabel(row.team_id);
-    let sealed;
-    try {
-      const plaintext = await openSecret(keyring, team, label, { ciphertext: row.ciphertext, iv: row.iv, keyVersion: row.key_version });
-      sealed = await sealSecret(keyring, team, label, plaintext, active);
-    } catch {
-      failed.push(label);
-      continue;
-    }
+    const sealed = await reseal(keyring, row, webhookSecretLabel(row.team_id), active, failed);
+    if (!sealed) continue;
     statements.push(
       env.DB
         .prepare("UPDATE webhook_secrets SET ciphertext = ?, iv = ?, key_version = ? WHERE team_id = ? AND key_version = ?")
@@ -158,16 +158,8 @@ async function reencryptRotatedVersions(env: Env, active: number, limit: number,
     .all<StaleRow>();
   const statements: D1PreparedStatement[] = [];
   for (const row of rows) {
-    const team = { teamId: row.team_id, salt: row.key_salt };
-    const label = versionLabel(row.id, row.version);
-    let sealed;
-    try {
-      const plaintext = await openSecret(keyring, team, label, { ciphertext: row.ciphertext, iv: row.iv, keyVersion: row.key_version });
-      sealed = await sealSecret(keyring, team, label, plaintext, active);
-    } catch {
-      failed.push(label);
-      continue;
-    }
+    const sealed = await reseal(keyring, row, versionLabel(row.id, row.version), active, failed);
+    if (!sealed) continue;
     statements.push(
       env.DB
         .prepare("UPDATE credential_versions SET ciphertext = ?, iv = ?, key_version = ? WHERE token_id = ? AND version = ? AND key_version = ? AND state = 'rotated'")

@@ -10,12 +10,12 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FINAL_STATUSES, namespace, ns, sleep, upstreamRecords } from "./helpers";
+import { freePort } from "./free-port";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const BURST = 100;
@@ -30,16 +30,6 @@ const logFile = join(dir, "server.log");
 let port = 0;
 let server: ChildProcess | undefined;
 
-function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const probe = createServer();
-    probe.once("error", fail);
-    probe.listen(0, "127.0.0.1", () => {
-      const address = probe.address();
-      probe.close(() => done(typeof address === "object" && address ? address.port : 0));
-    });
-  });
-}
 
 const base = () => `http://127.0.0.1:${port}`;
 

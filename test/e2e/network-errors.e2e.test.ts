@@ -4,22 +4,10 @@
  * real local server against a closed local port, a name that never resolves (.invalid, RFC
  * 6761) and a plain-HTTP port spoken to over https.
  */
-import { createServer } from "node:net";
 import { describe, expect, it } from "vitest";
 import { createTask, createTeam, ns, namespace, waitForTask } from "./helpers";
+import { freePort } from "./free-port";
 
-/** A local port nothing listens on: bound, then released. */
-function closedPort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once("error", fail);
-    server.listen(0, "127.0.0.1", () => {
-      const address = server.address();
-      const port = typeof address === "object" && address ? address.port : 0;
-      server.close(() => done(port));
-    });
-  });
-}
 
 async function failedError(key: string, targetUrl: string): Promise<string> {
   const task = await createTask(key, { targetUrl, maxRetries: 0 });
@@ -32,7 +20,7 @@ async function failedError(key: string, targetUrl: string): Promise<string> {
 describe("a failed outbound call says why", () => {
   it("names a refused connection, a DNS failure and a TLS failure", async () => {
     const { key } = await createTeam("pro");
-    const port = await closedPort();
+    const port = await freePort();
     expect(await failedError(key, `http://127.0.0.1:${port}/x`)).toBe(
       `Network error: connection refused or reset by 127.0.0.1:${port} (nothing listening on that port, or the connection was dropped)`,
     );
