@@ -224,7 +224,9 @@ describe("adversarial run against the real local server", () => {
     const [a, b] = await Promise.all([apiKeyFixture(), apiKeyFixture()]);
     for (const op of operations.filter((o) => o.auth === "apiKey")) {
       const path = concretePath(op, a.ids) + (op.params.some((p) => p.name === "wait") ? "?wait=0" : "");
-      const body = op.body ? JSON.stringify(op.path === "/v1/tasks" ? { targetUrl: "https://api.example.com/x", headers: { Authorization: `Bearer ${a.ids.tok}` } } : {}) : undefined;
+      // A valid body where one is needed to reach the resource (validation answers before it).
+      const valid = op.path === "/v1/tasks" ? { targetUrl: "https://api.example.com/x", headers: { Authorization: `Bearer ${a.ids.tok}` } } : op.path.endsWith("/assignments") ? { apiKeyId: a.ids.key } : {};
+      const body = op.body ? JSON.stringify(valid) : undefined;
       const answer = await send(op.method, path, { ...b.auth, ...(body ? { "content-type": "application/json" } : {}) }, body);
       record("cross_tenant", `${op.key} as B`, answer);
       if (pathIdPrefixes(op).length > 0) expect([403, 404], `${op.key} -> ${answer.status}`).toContain(answer.status);
