@@ -15,8 +15,13 @@ CREATE TABLE IF NOT EXISTS teams (
   plan        TEXT NOT NULL CHECK (plan IN ('free', 'pro')),
   -- Random per-team HKDF salt (base64): with the master key it derives the team's AES key.
   key_salt    TEXT NOT NULL,
-  created_at  TEXT NOT NULL
+  created_at  TEXT NOT NULL,
+  -- Names the team's vault in /v1/vaults/:vault (3-64 chars: lowercase letters, digits, single hyphens).
+  slug        TEXT,
+  -- What the proxy does with a request no service matches.
+  unmatched_policy TEXT NOT NULL DEFAULT 'deny' CHECK (unmatched_policy IN ('deny', 'passthrough'))
 );
+CREATE UNIQUE INDEX IF NOT EXISTS teams_slug ON teams (slug);
 
 CREATE TABLE IF NOT EXISTS api_keys (
   id           TEXT PRIMARY KEY,
@@ -33,7 +38,11 @@ CREATE TABLE IF NOT EXISTS api_keys (
   last_used_at TEXT,
   revoked_at   TEXT,
   -- JSON array of scope labels (e.g. ["payments"]): a named secret with labels is revealed only to keys carrying them all.
-  labels       TEXT NOT NULL DEFAULT '[]'
+  labels       TEXT NOT NULL DEFAULT '[]',
+  -- 'agent': uses the proxy, lists KEYs and services, proposes; never reads a value.
+  role         TEXT NOT NULL DEFAULT 'standard' CHECK (role IN ('standard', 'agent')),
+  -- Agent tokens minted for a vault expire by themselves; NULL = no expiry.
+  expires_at   TEXT
 );
 CREATE INDEX IF NOT EXISTS api_keys_team ON api_keys (team_id, id);
 
@@ -245,3 +254,38 @@ CREATE TABLE IF NOT EXISTS secret_assignments (
   PRIMARY KEY (token_id, api_key_id)
 );
 CREATE INDEX IF NOT EXISTS secret_assignments_key ON secret_assignments (api_key_id, token_id);
+
+-- A service: requests to `host` (exact or *.one-level, optional port and path glob) get the
+-- credentials its auth names injected. `auth` is JSON naming credential KEYs, never values.
+CREATE TABLE IF NOT EXISTS services (
+  team_id     TEXT NOT NULL REFERENCES teams (id),
+  name        TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 64),
+  host        TEXT NOT NULL,
+  enabled     INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+  auth        TEXT NOT NULL,
+  -- Declaration order: the last tie-breaker of matching.
+  position    INTEGER NOT NULL,
+  created_at  TEXT NOT NULL,
+  updated_at  TEXT NOT NULL,
+  PRIMARY KEY (team_id, name)
+);
+
+-- The proxy's request log: metadata only (no query string, no header, no body).
+CREATE TABLE IF NOT EXISTS proxy_log (
+  id              TEXT PRIMARY KEY,
+  team_id         TEXT NOT NULL REFERENCES teams (id),
+  api_key_id      TEXT,
+  method          TEXT NOT NULL,
+  host            TEXT NOT NULL,
+  path            TEXT NOT NULL,
+  service         TEXT,
+  -- JSON array of the credential KEYs injected.
+  credential_keys TEXT NOT NULL DEFAULT '[]',
+  status          INTEGER NOT NULL,
+  -- The vault's refusal code when the vault answered (no_matching_service, ...), else NULL.
+  error_code      TEXT,
+  duration_ms     INTEGER NOT NULL,
+  created_at      TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS proxy_log_team ON proxy_log (team_id, created_at, id);
+CREATE INDEX IF NOT EXISTS proxy_log_created ON proxy_log (created_at);
