@@ -67,6 +67,12 @@ export interface AppErrorOptions {
   /** Why it happened, for the logs only (never sent): ids and names, never a secret. */
   internal?: string;
   cause?: unknown;
+  /**
+   * The status when one code means the same thing at two moments with two answers: a KEY a
+   * service names is missing when the service is written (400, the catalog's) and when the
+   * proxy injects it (502, the vault's upstream side failed). Keep it rare.
+   */
+  status?: number;
 }
 
 /**
@@ -86,7 +92,7 @@ export class AppError extends Error {
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = "AppError";
-    this.status = statusOf(code);
+    this.status = options.status ?? statusOf(code);
     this.retryAfterSeconds = options.retryAfterSeconds;
     this.internal = options.internal;
   }
