@@ -7,7 +7,7 @@ import type { Plan } from "../plans";
 import { myTeams, teamOfUser } from "../teams/members";
 import type { Role } from "../teams/roles";
 import { portalAssets } from "./assets";
-import { csrfCookie, csrfToken, csrfValid } from "./csrf";
+import { csrfCookie, csrfRefusal, csrfToken } from "./csrf";
 import { html, type Html } from "./html";
 import { layout, type Frame } from "./layout";
 import { cookieName, portalUserFromRequest, readCookie, TEAM_COOKIE, TEAM_COOKIE_LOCAL, type PortalUser } from "./session";
@@ -146,8 +146,9 @@ export function createPortal(routes: Route[]) {
       } catch {
         return { response: await errorPage(400, "Unreadable form", "The form could not be read. Reload the page and try again."), pattern: route.path };
       }
-      if (!(await csrfValid(request, env, form, user?.userId))) {
-        log.warn("portal_csrf_refused", { requestId, route: route.path });
+      const refusal = await csrfRefusal(request, env, form, user?.userId);
+      if (refusal) {
+        log.warn("portal_csrf_refused", { requestId, route: route.path, reason: refusal, origin: request.headers.get("origin")?.slice(0, 100), expected: url.origin });
         return { response: await errorPage(403, "Form refused", "This form was not sent from this site, or it expired. Reload the page and try again."), pattern: route.path };
       }
     }

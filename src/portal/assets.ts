@@ -57,6 +57,9 @@ td code,p code{font-size:.85rem;word-break:break-all}
 .badge.good{border-color:#047857;color:#065f46;background:#ecfdf5}
 .muted{color:#4b5563}
 .secret-once{display:block;padding:.6rem;background:#111827;color:#f9fafb;border-radius:.3rem;word-break:break-all;font-size:.95rem}
+dl.meta{display:grid;grid-template-columns:max-content 1fr;gap:.35rem 1.25rem;margin:0}
+dl.meta dt{font-weight:600}
+dl.meta dd{margin:0;min-width:0}
 .pager{display:flex;gap:1rem;margin:1rem 0}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end}
 .filters .field{margin:0}

@@ -47,14 +47,19 @@ export function csrfCookie(request: Request): { value: string; setCookie?: strin
 
 export const csrfToken = (env: Pick<Env, "JWT_SECRET">, cookieValue: string, userId: string | undefined) => tokenFor(env, cookieValue, userId ?? "");
 
-/** True when the POST carries this browser's token for this user and comes from this origin. */
-export async function csrfValid(request: Request, env: Pick<Env, "JWT_SECRET">, form: FormData, userId: string | undefined): Promise<boolean> {
+/**
+ * Why a POST is refused (undefined: accepted): it must carry this browser's token for this user
+ * and, when the browser names its Origin, come from this origin.
+ */
+export async function csrfRefusal(request: Request, env: Pick<Env, "JWT_SECRET">, form: FormData, userId: string | undefined): Promise<string | undefined> {
   const url = new URL(request.url);
+  // The portal's own pages send `Origin: null` (their Referrer-Policy is no-referrer): the token decides then.
   const origin = request.headers.get("origin");
-  if (origin !== null && origin !== url.origin) return false;
+  if (origin !== null && origin !== "null" && origin !== url.origin) return "origin";
   const cookie = readCookie(request, csrfCookieName(url));
+  if (!cookie || !COOKIE_VALUE.test(cookie)) return "no_cookie";
   const sent = form.get(CSRF_FIELD);
-  if (!cookie || !COOKIE_VALUE.test(cookie) || typeof sent !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(sent)) return false;
+  if (typeof sent !== "string" || !/^[A-Za-z0-9_-]{43}$/.test(sent)) return "no_token";
   const expected = await tokenFor(env, cookie, userId ?? "");
-  return timingSafeEqual(base64ToBytes(sent), base64ToBytes(expected));
+  return timingSafeEqual(base64ToBytes(sent), base64ToBytes(expected)) ? undefined : "token_mismatch";
 }

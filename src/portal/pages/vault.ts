@@ -71,7 +71,7 @@ async function listPage(r: SignedInRequest): Promise<Response> {
 <td data-label="Actions"><a href="/portal/vault/${item.id}" aria-label="Manage ${item.name}">Manage</a></td>
 </tr>`,
       )}</tbody></table></div>`
-    : html`<p>No credentials yet. <a href="/portal/vault/new">Add a secret</a>, or store one through the API.</p>`;
+    : html`<p>No credentials yet: add a secret with the button above, or store one through the API.</p>`;
   return r.page(
     { title: "Vault", nav: "vault", notice: noticeFor(r.url) },
     html`<div class="actions"><h1>Vault</h1><a class="button" href="/portal/vault/new">Add a secret</a></div>
@@ -167,7 +167,7 @@ async function detailPage(r: SignedInRequest, item: InventoryItem, errors?: Fiel
   const body = html`<p><a href="/portal/vault">← Vault</a></p>
 <h1>${item.name}</h1>
 ${formError(errors)}
-<div class="card"><dl>
+<div class="card"><dl class="meta">
   <dt>Type</dt><dd>${typeCell(item)}</dd>
   <dt>Id</dt><dd><code>${item.id}</code></dd>
   <dt>Owner</dt><dd>${OWNER_LABEL[item.owner]}</dd>
