@@ -20,7 +20,7 @@ header.top .brand{font-weight:700;text-decoration:none;margin-right:auto}
 header.top form{display:flex;gap:.25rem;align-items:center;margin:0}
 header.top label{font-size:.875rem}
 header.top select,header.top button{font-size:.875rem;padding:.2rem .4rem}
-nav.main{background:#e5e7eb;padding:0 1rem;overflow-x:auto;white-space:nowrap}
+nav.main{background:#e5e7eb;padding:0 .5rem;display:flex;flex-wrap:wrap}
 nav.main a{display:inline-block;padding:.6rem .7rem;text-decoration:none;color:#111827}
 nav.main a[aria-current=page]{font-weight:700;border-bottom:3px solid #1d4ed8}
 main{max-width:72rem;margin:0 auto;padding:1rem}

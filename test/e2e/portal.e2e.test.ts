@@ -209,6 +209,13 @@ describe("the portal in Chromium", () => {
   it("lists a task and a lease made through the API, and revokes the lease after confirmation", async () => {
     const task = await request("POST", "/v1/tasks", { key: apiKey, body: { targetUrl: `${baseUrl()}/healthz`, method: "GET" } });
     expect(task.status).toBe(201);
+    // Rows of the other views for the vault page: a token, and an expired app-level secret.
+    const tokenValue = `fal_${canary()}`;
+    const expiredValue = `whsec_${canary()}`;
+    stored.push(tokenValue, expiredValue);
+    expect((await request("POST", "/v1/tokens", { key: apiKey, body: { name: "fal-production", value: tokenValue } })).status).toBe(201);
+    const expired = await request("POST", "/vault/secrets", { key: apiKey, body: { name: "legacy_webhook_secret", value: expiredValue, scope: ["payments"], expiresAt: "2026-01-01T00:00:00Z", allowedHosts: ["hooks.example.com"] } });
+    expect(expired.status).toBe(201);
     const credentialValue = `ck_${canary()}`;
     stored.push(credentialValue);
     const writer = await request("POST", `/teams/${owner.teamId}/apikeys`, {
@@ -258,6 +265,9 @@ describe("the portal in Chromium", () => {
     expect(path()).toBe("/portal/vault?done=deleted");
     expect(await page.locator("tr", { hasText: secretName }).count()).toBe(0);
     expect((await request("GET", `/vault/secrets/${secretName}`, { key: apiKey })).status).toBe(404);
+    // Every view's rows in one list; the expired one is marked.
+    for (const name of ["openai-prod", "fal-production", "legacy_webhook_secret"]) expect(await page.locator("tr", { hasText: name }).count(), name).toBe(1);
+    expect(await page.locator("tr", { hasText: "legacy_webhook_secret" }).getByText("Expired").count()).toBe(1);
     await check("vault-after-delete");
   });
 
@@ -350,5 +360,34 @@ describe("the portal in Chromium", () => {
     expect(focus.width).not.toBe("0px");
     // No page broke its own CSP or script along the way (error statuses of refused forms are expected).
     expect(consoleErrors.filter((e) => /Content Security Policy|Refused to|Uncaught|TypeError/i.test(e))).toEqual([]);
+  });
+
+  it("measures /portal/vault: page weight and time to first byte through the local server (reported, not asserted)", async () => {
+    await page.goto(`${baseUrl()}/portal/vault`);
+    const weight = await page.evaluate<{ html: number; resources: { name: string; bytes: number }[] }>(`(() => {
+      const nav = performance.getEntriesByType("navigation")[0];
+      return {
+        html: nav.decodedBodySize,
+        resources: performance.getEntriesByType("resource").map((r) => ({ name: new URL(r.name).pathname, bytes: r.decodedBodySize })),
+      };
+    })()`);
+    const cookie = (await browser.context.cookies(baseUrl())).map((c) => `${c.name}=${c.value}`).join("; ");
+    const ttfb: number[] = [];
+    for (let i = 0; i < 20; i++) {
+      const started = performance.now();
+      const res = await fetch(`${baseUrl()}/portal/vault`, { headers: { cookie } });
+      ttfb.push(performance.now() - started);
+      expect(res.status).toBe(200);
+      await res.arrayBuffer();
+    }
+    ttfb.sort((a, b) => a - b);
+    const total = weight.html + weight.resources.reduce((sum, r) => sum + r.bytes, 0);
+    const metrics = { page: "/portal/vault", htmlBytes: weight.html, resources: weight.resources, totalBytes: total, ttfbMs: { median: ttfb[10], p90: ttfb[18], min: ttfb[0] } };
+    writeFileSync(join(SHOTS, "metrics.json"), JSON.stringify(metrics, null, 2));
+    console.log(`[portal metrics] ${JSON.stringify(metrics)}`);
+    // The page loads exactly its two hashed assets.
+    const names = weight.resources.map((r) => r.name);
+    expect(names).toHaveLength(2);
+    expect(names).toEqual(expect.arrayContaining([expect.stringMatching(/^\/portal\/assets\/portal\.[0-9a-f]{16}\.css$/), expect.stringMatching(/^\/portal\/assets\/portal\.[0-9a-f]{16}\.js$/)]));
   });
 });
