@@ -10,7 +10,7 @@ import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runAxe, startBrowser, type AxeResult, type Browser } from "./browser";
 import { baseUrl, canary, request } from "./helpers";
 
@@ -50,10 +50,18 @@ async function signIn(email: string) {
 
 const address = () => ({ "cf-connecting-ip": `203.0.113.${Math.floor(Math.random() * 250)}` });
 
+/** Why Chromium did not start: every test then fails with it (a failed hook would report them as skipped). */
+let launchError: Error | undefined;
+
 beforeAll(async () => {
   rmSync(SHOTS, { recursive: true, force: true });
   mkdirSync(SHOTS, { recursive: true });
-  browser = await startBrowser();
+  try {
+    browser = await startBrowser();
+  } catch (error) {
+    launchError = error as Error;
+    return;
+  }
   page = browser.context.pages()[0] ?? (await browser.context.newPage());
   page.setDefaultTimeout(10_000);
   page.on("dialog", (dialog) => {
@@ -63,6 +71,10 @@ beforeAll(async () => {
   page.on("console", (message) => {
     if (message.type() === "error") consoleErrors.push(message.text());
   });
+});
+
+beforeEach(() => {
+  if (launchError) throw launchError;
 });
 
 afterAll(async () => {
