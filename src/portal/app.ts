@@ -199,8 +199,8 @@ async function failurePage(error: unknown, requestId: string): Promise<Response>
   return errorPage(500, "Something went wrong", "The vault could not complete this request.", requestId);
 }
 
-const teamCookieName = (url: URL) => cookieName(url, { secure: TEAM_COOKIE, local: TEAM_COOKIE_LOCAL });
-export { teamCookieName };
+/** The team switcher's cookie. */
+export const teamCookieName = (url: URL) => cookieName(url, { secure: TEAM_COOKIE, local: TEAM_COOKIE_LOCAL });
 
 /** The user's context for the team they act for (the switcher's choice when still a member, else their first team). */
 async function signIn(base: Base, user: PortalUser, exec: ExecutionContext, request: Request): Promise<SignedInRequest | undefined> {

@@ -14,6 +14,7 @@ export interface Frame {
   notice?: string | undefined;
 }
 
+/** Sections of the navigation; the services, proposals and OAuth pages add theirs here and in NAV. */
 export type NavKey = "vault" | "keys" | "leases" | "tasks" | "audit";
 
 const NAV: [NavKey, string, string][] = [

@@ -46,9 +46,6 @@ ${formError(errors)}
   return htmlResponse(await layout({ title: "Create an account" }, body), status);
 }
 
-/** Field placement of the accounts API's errors. */
-const statusOf = (error: AppError) => error.status;
-
 export const authRoutes: Route[] = [
   {
     method: "GET",
@@ -79,7 +76,7 @@ export const authRoutes: Route[] = [
         const { token } = await login(anonymous(r), parsed.data);
         return redirect(next, { "set-cookie": sessionCookie(r.url, token) });
       } catch (error) {
-        if (error instanceof AppError && error.status < 500) return loginPage(r, { email, next }, { form: error.message }, statusOf(error));
+        if (error instanceof AppError && error.status < 500) return loginPage(r, { email, next }, { form: error.message }, error.status);
         throw error;
       }
     },
@@ -102,7 +99,7 @@ export const authRoutes: Route[] = [
         const { token } = await signup(anonymous(r), parsed.data);
         return redirect("/portal/vault", { "set-cookie": sessionCookie(r.url, token) });
       } catch (error) {
-        if (error instanceof AppError && error.status < 500) return signupPage(r, values, error.code === "email_taken" ? { email: error.message } : { form: error.message }, statusOf(error));
+        if (error instanceof AppError && error.status < 500) return signupPage(r, values, error.code === "email_taken" ? { email: error.message } : { form: error.message }, error.status);
         throw error;
       }
     },
