@@ -41,17 +41,20 @@ export const SetCredentialsBody = z.strictObject({
     .refine((c) => Object.keys(c).length >= 1 && Object.keys(c).length <= 100, "credentials holds 1 to 100 KEYs")
     .describe('KEY -> value, e.g. {"STRIPE_KEY": "sk_test_..."}; an existing KEY gets a new version'),
 });
+const credentialFields = {
+  key: z.string().describe("UPPER_SNAKE_CASE"),
+  id: z.string().describe("The tok_ id: usable in task headers like any token"),
+  type: z.string(),
+  createdAt: isoDate,
+  updatedAt: isoDate,
+  expired: z.literal(true).optional(),
+};
+export const VaultCredentialSummary = z.object(credentialFields).meta({ id: "VaultCredentialSummary", description: "A vault credential without its value" });
 export const VaultCredential = z
-  .object({
-    key: z.string().describe("UPPER_SNAKE_CASE"),
-    id: z.string().describe("The tok_ id: usable in task headers like any token"),
-    type: z.string(),
-    createdAt: isoDate,
-    updatedAt: isoDate,
-    expired: z.literal(true).optional(),
-    value: z.string().optional().describe("Only with ?reveal=true, or on GET of one KEY"),
-  })
+  .object({ ...credentialFields, value: z.string().optional().describe("Only with ?reveal=true, or on GET of one KEY") })
   .meta({ id: "VaultCredential" });
+export const VaultCredentialSummaryList = z.object({ credentials: z.array(VaultCredentialSummary) });
+export const VaultCredentialSummaryResponse = z.object({ credential: VaultCredentialSummary });
 export const VaultCredentialList = z.object({ credentials: z.array(VaultCredential) });
 export const VaultCredentialResponse = z.object({ credential: VaultCredential });
 export const RevealQuery = z.object({ reveal: z.enum(["true", "false"]).optional().transform((v) => v === "true") });
