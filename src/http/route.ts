@@ -13,8 +13,9 @@ import type { ErrorCode } from "../errors";
  * `vault`: a route under /v1/vaults/:vault. An API key acts only in its own team (any other vault
  * answers 404 vault_not_found, exactly as a vault that does not exist) with the route's `scope`;
  * a user session must be a member of the vault with at least the route's `minRole`. The `:vault`
- * path parameter (slug or team id) is required. The handler's context carries the team (with its
- * slug) and, for users, their role (VaultContext).
+ * path parameter (slug or team id) names the vault; the handler's context carries the team (with
+ * its slug) and, for users, their role (VaultContext). A route without `:vault` (the list of the
+ * caller's vaults) gets the caller only: no team for a user session.
  */
 export type AuthMode = "none" | "apiKey" | "admin" | "user" | "apiKeyOrUser" | "vault";
 export type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
