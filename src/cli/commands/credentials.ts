@@ -19,6 +19,7 @@ const columns = [
 /** `credential ...`: seed 004's /v1/credentials (API key). Values come back only in leases. */
 export function registerCredentials(program: Command, io: Io): void {
   const credential = program.command("credential").description("credentials with metadata and a lease policy (seed 004)");
+  example(credential, "token-vault credential create openai-api-key-prod --value - --metadata service=openai", "token-vault credential list");
 
   example(
     credential

@@ -16,6 +16,7 @@ const columns = [
 /** `key ...`: the chosen vault's API keys (a person's session; owners and admins create and revoke). */
 export function registerKeys(program: Command, io: Io): void {
   const key = program.command("key").description("API keys of a vault (signed in as a person)");
+  example(key, "token-vault key create --name CI", "token-vault key list");
 
   example(
     key

@@ -21,6 +21,7 @@ function identity(raw: string): { type: string; name: string } {
 /** `lease ...`: seed 004's /v1/leases (API key with secrets:reveal). */
 export function registerLeases(program: Command, io: Io): void {
   const lease = program.command("lease").description("leases (seed 004): time-boxed access to a credential's value");
+  example(lease, "token-vault lease create openai-api-key-prod --identity agent:claude-code --ttl 30m --reveal", "token-vault lease list --active");
 
   example(
     lease

@@ -12,6 +12,7 @@ import { collect } from "./options";
  */
 export function registerSecrets(program: Command, io: Io): void {
   const secret = program.command("secret").description("named secrets (seed 001), read back by name at runtime");
+  example(secret, "token-vault secret set openai_api_key=-", "token-vault secret get openai_api_key");
 
   example(
     secret

@@ -48,6 +48,7 @@ async function waitFor(ctx: Ctx, client: Vault, id: string, timeoutSeconds: numb
 /** `task ...`: seed 000's /v1/tasks (API key). */
 export function registerTasks(program: Command, io: Io): void {
   const task = program.command("task").description("tasks: outbound HTTP calls run from the queue, with tok_ references resolved");
+  example(task, "token-vault task create --url https://api.example.com/v1/run --wait", "token-vault task list --status failed");
 
   example(
     task

@@ -14,6 +14,7 @@ const columns = [
 /** `token ...`: seed 000's /v1/tokens (API key). */
 export function registerTokens(program: Command, io: Io): void {
   const token = program.command("token").description("tokens (seed 000): store a value once, use it as tok_... in tasks");
+  example(token, 'token-vault token create --name "fal.ai Production Key" --value -', "token-vault token list");
 
   example(
     token

@@ -7,6 +7,7 @@ import { action, example } from "../program";
 /** `vault ...`: which vaults you have, and pinning one to a project directory. */
 export function registerVault(program: Command, io: Io): Command {
   const vault = program.command("vault").description("vaults (a vault is a team): list them, pin one to this directory");
+  example(vault, "token-vault vault list", "token-vault vault init my-vault");
 
   example(
     vault
