@@ -54,6 +54,8 @@ export class Input {
   /** Raw mode, so the typed characters are read one by one and never echoed when hidden. */
   private askTerminal(question: string, hidden: boolean): Promise<string> {
     const { stdin, stderr } = this.io;
+    // Raw mode before the prompt shows: what is typed after it is never echoed by the terminal.
+    stdin.setRawMode?.(true);
     stderr.write(question);
     return new Promise<string>((resolve, reject) => {
       let answer = "";
@@ -80,7 +82,6 @@ export class Input {
           if (!hidden) stderr.write(char);
         }
       };
-      stdin.setRawMode?.(true);
       stdin.resume();
       stdin.on("data", onData);
     });

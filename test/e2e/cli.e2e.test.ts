@@ -4,7 +4,7 @@
  * drive every command; values are one canary, searched for at the end in every stdout, stderr
  * and file the CLI wrote, except the runs that asked for a value (`get`, `--reveal`).
  */
-import { execFileSync, spawnSync } from "node:child_process";
+import { execFileSync, spawn, spawnSync } from "node:child_process";
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
@@ -349,6 +349,32 @@ describe("token-vault: terminals and colours", () => {
     expect(onTty({ ...person, TERM: "xterm" })).toContain(`${ESC}1m`);
     expect(onTty({ ...person, TERM: "xterm", NO_COLOR: "1" })).not.toContain(ESC);
     expect(cli(["vault", "list"], { env: person }).stdout).not.toContain(ESC);
+  });
+});
+
+describe("token-vault: prompts on a terminal", () => {
+  it("login asks for the email (echoed) and the password (never echoed)", async () => {
+    const env = userEnv({ TERM: "xterm" });
+    const child = spawn("script", ["-qec", `${BIN} login --url ${baseUrl()}`, "/dev/null"], { env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)) });
+    let screen = "";
+    const answered = new Set<string>();
+    // Each answer is typed once its prompt is on the screen, as a person would.
+    child.stdout.on("data", (chunk: Buffer) => {
+      screen += chunk.toString("utf8");
+      for (const [prompt, answer] of [["Email: ", email], ["Password: ", PASSWORD]] as const) {
+        if (screen.includes(prompt) && !answered.has(prompt)) {
+          answered.add(prompt);
+          child.stdin.write(`${answer}\r`);
+        }
+      }
+    });
+    const code = await new Promise<number | null>((done) => child.once("exit", (c) => done(c)));
+    runs.push({ args: ["login (terminal)"], status: code, stdout: screen, stderr: "", json: undefined, revealed: false });
+    expect(code, screen).toBe(0);
+    expect(screen).toContain(`Email: ${email}`);
+    expect(screen).toMatch(/Password: \r?\n/);
+    expect(screen).not.toContain(PASSWORD);
+    expect(existsSync(join(env.TOKEN_VAULT_CONFIG_DIR ?? "", "session.json"))).toBe(true);
   });
 });
 
