@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { ApiKey, CreateKeyInput } from "../../client/index";
 import type { Io } from "../io";
 import { action, example } from "../program";
-import { collect } from "./options";
+import { collectList } from "./options";
 
 const columns = [
   { header: "ID", value: (k: ApiKey) => k.id },
@@ -23,8 +23,8 @@ export function registerKeys(program: Command, io: Io): void {
       .command("create")
       .description("create an API key; the full key is printed once, here")
       .requiredOption("--name <name>")
-      .option("--scope <scope>", "a scope (repeatable); default: every scope but secrets:reveal", collect)
-      .option("--label <label>", "a scope label for named secrets (repeatable)", collect)
+      .option("--scope <scopes>", "scopes, comma-separated or repeated; default: every scope but secrets:reveal", collectList)
+      .option("--label <labels>", "scope labels for named secrets, comma-separated or repeated", collectList)
       .action(
         action(io, async (ctx, opts: { name: string; scope?: string[]; label?: string[] }) => {
           const client = ctx.sessionClient("key create");

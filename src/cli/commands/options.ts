@@ -12,6 +12,11 @@ export function collect(raw: string, previous: string[] = []): string[] {
   return [...previous, raw];
 }
 
+/** Repeatable and comma-separated (`--scope a,b --scope c`). */
+export function collectList(raw: string, previous: string[] = []): string[] {
+  return [...previous, ...raw.split(",").map((s) => s.trim()).filter(Boolean)];
+}
+
 /** `k=v` pairs of a repeatable option into an object (metadata). */
 export function pairs(list: string[] | undefined, what: string): Record<string, string> | undefined {
   if (!list?.length) return undefined;
