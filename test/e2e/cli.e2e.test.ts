@@ -25,6 +25,11 @@ let agentKeyId = "";
 
 const ESC = "\u001b[";
 
+/** An environment for spawn: the unset variables left out. */
+function plainEnv(env: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined));
+}
+
 let xdgEmail = "";
 let bob: { token: string; teamId: string } = { token: "", teamId: "" };
 
@@ -295,6 +300,21 @@ describe("token-vault: the API through an agent's key", () => {
     expect(audit.json.entries.length).toBe(1);
     expect(audit.json.entries[0]).toMatchObject({ action: "token.created", target: { id: token } });
     expect(cli(["audit", "--limit", "5"], { env: agent }).stdout).toMatch(/^TIME\s+ACTION\s+ACTOR\s+TARGET/);
+  });
+});
+
+describe("token-vault: waiting on a terminal", () => {
+  it("task create --wait shows a spinner with the elapsed time on a terminal only", () => {
+    const id = namespace("cli-spin");
+    const onTty = spawnSync("script", ["-qec", `${BIN} task create --url ${ns(id)}/slow/1500 --wait`, "/dev/null"], { env: plainEnv({ ...agent, TERM: "xterm" }), encoding: "utf8" });
+    runs.push({ args: ["task create --wait (terminal)"], status: onTty.status, stdout: onTty.stdout, stderr: onTty.stderr, json: undefined, revealed: false });
+    expect(onTty.status, onTty.stdout).toBe(0);
+    expect(onTty.stdout).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] waiting for task_\S+ \d+\.\ds/);
+    expect(onTty.stdout.replace(/\u001b\[[0-9;]*[A-Za-z]/g, "")).toMatch(/status\s+completed/);
+    const piped = cli(["task", "create", "--url", `${ns(id)}/ok`, "--wait"], { env: agent });
+    expect(piped.status).toBe(0);
+    expect(piped.stderr).toBe("");
+    expect(piped.stdout).toMatch(/status\s+completed/);
   });
 });
 
