@@ -306,7 +306,7 @@ describe("token-vault: the API through an agent's key", () => {
 describe("token-vault: waiting on a terminal", () => {
   it("task create --wait shows a spinner with the elapsed time on a terminal only", () => {
     const id = namespace("cli-spin");
-    const onTty = spawnSync("script", ["-qec", `${BIN} task create --url ${ns(id)}/slow/1500 --wait`, "/dev/null"], { env: plainEnv({ ...agent, TERM: "xterm" }), encoding: "utf8" });
+    const onTty = spawnSync("script", ["-qec", `${BIN} task create --url ${ns(id)}/slow/1500 --wait`, "/dev/null"], { env: plainEnv({ ...agent, TERM: "xterm" }), encoding: "utf8", timeout: 60_000 });
     runs.push({ args: ["task create --wait (terminal)"], status: onTty.status, stdout: onTty.stdout, stderr: onTty.stderr, json: undefined, revealed: false });
     expect(onTty.status, onTty.stdout).toBe(0);
     expect(onTty.stdout).toMatch(/[⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏] waiting for task_\S+ \d+\.\ds/);
@@ -365,7 +365,7 @@ describe("token-vault: terminals and colours", () => {
   it("colours only on a terminal and never with NO_COLOR; piped output is plain", () => {
     expect(hasScript).toBe(true);
     const onTty = (env: Record<string, string | undefined>) =>
-      spawnSync("script", ["-qec", `${BIN} vault list`, "/dev/null"], { env: Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[1] !== undefined)), encoding: "utf8" }).stdout;
+      spawnSync("script", ["-qec", `${BIN} vault list`, "/dev/null"], { env: plainEnv(env), encoding: "utf8", timeout: 60_000 }).stdout;
     expect(onTty({ ...person, TERM: "xterm" })).toContain(`${ESC}1m`);
     expect(onTty({ ...person, TERM: "xterm", NO_COLOR: "1" })).not.toContain(ESC);
     expect(cli(["vault", "list"], { env: person }).stdout).not.toContain(ESC);
