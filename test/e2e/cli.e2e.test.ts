@@ -17,6 +17,8 @@ const PASSWORD = `pw-${SECRET}`; // a password is a secret too: it must not show
 const stamp = `${process.pid}-${Date.now()}`;
 const email = `cli-ada-${stamp}@example.com`;
 let teamId = "";
+/** How the CLI names the person's vault: its slug where teams have one, else its id. */
+let teamRef = "";
 /** The person's environment: a config dir of its own, no TOKEN_VAULT_*. */
 let person: Record<string, string | undefined> = {};
 /** The agent's environment: an API key with secrets:reveal. */
@@ -31,7 +33,7 @@ function plainEnv(env: Record<string, string | undefined>): Record<string, strin
 }
 
 let xdgEmail = "";
-let bob: { token: string; teamId: string } = { token: "", teamId: "" };
+let bob: { token: string; teamId: string; ref: string } = { token: "", teamId: "", ref: "" };
 
 /**
  * Accounts are made here, before any run: a spawnSync blocks this process, and a keep-alive
@@ -41,13 +43,14 @@ beforeAll(async () => {
   const signup = await request("POST", "/auth/signup", { body: { email, password: PASSWORD, teamName: "CLI e2e" } });
   expect(signup.status).toBe(201);
   teamId = signup.json.team.id;
+  teamRef = signup.json.team.slug ?? teamId;
   person = userEnv();
   // Its own user for the logout test: logout ends every session of the user on the server.
   xdgEmail = `cli-xdg-${stamp}@example.com`;
   expect((await request("POST", "/auth/signup", { body: { email: xdgEmail, password: PASSWORD, teamName: "XDG" } })).status).toBe(201);
   // A second vault for the person: another user's team adds them.
   const other = await request("POST", "/auth/signup", { body: { email: `cli-bob-${stamp}@example.com`, password: "a long passphrase", teamName: "Bob's" } });
-  bob = { token: other.json.token, teamId: other.json.team.id };
+  bob = { token: other.json.token, teamId: other.json.team.id, ref: other.json.team.slug ?? other.json.team.id };
 });
 
 /** Once more after a failed fetch: see beforeAll. */
@@ -66,7 +69,9 @@ describe("token-vault: help, usage and exit codes", () => {
       const help = cli([...path, "--help"]);
       expect(help.status, path.join(" ")).toBe(0);
       const commands = /\nCommands:\n([\s\S]*?)(\n\n|$)/.exec(help.stdout)?.[1] ?? "";
-      const names = [...commands.matchAll(/^ {2}(\S+)/gm)].map((m) => m[1] ?? "").filter((n) => n !== "help");
+      // "credential|creds [options]": the name without its alias.
+      const names = [...commands.matchAll(/^ {2}([a-z-]+)/gm)].map((m) => m[1] ?? "").filter((n) => n !== "help");
+      expect(path.length, "command depth").toBeLessThanOrEqual(3);
       if (names.length === 0) leaves.push(path);
       else for (const name of names) walk([...path, name]);
       expect(help.stdout, `${path.join(" ")} --help`).toMatch(/\nExamples?:\n {2}\$ .*token-vault /);
@@ -150,7 +155,7 @@ describe("token-vault: a person's session", () => {
 
     const whoami = cli(["whoami", "--json"], { env: person });
     expect(whoami.status).toBe(0);
-    expect(whoami.json).toMatchObject({ mode: "session", url: baseUrl(), email, vault: `${teamId} (your only vault)` });
+    expect(whoami.json).toMatchObject({ mode: "session", url: baseUrl(), email, vault: `${teamRef} (your only vault)` });
     expect(whoami.json.vaults.map((v: { id: string }) => v.id)).toEqual([teamId]);
   });
 
@@ -177,7 +182,7 @@ describe("token-vault: a person's session", () => {
   });
 
   it("key create|list|revoke for the person's vault; the new key drives agent mode", () => {
-    const created = cli(["key", "create", "--name", "cli agent", "--scope", "tokens:read", "--scope", "tokens:write", "--scope", "tasks:read", "--scope", "tasks:write", "--scope", "audit:read", "--scope", "secrets:read", "--scope", "secrets:write", "--scope", "secrets:reveal"], { env: person });
+    const created = cli(["key", "create", "--name", "cli agent", "--scope", "tokens:read", "--scope", "tokens:write", "--scope", "tasks:read", "--scope", "tasks:write", "--scope", "audit:read", "--scope", "secrets:read", "--scope", "secrets:write", "--scope", "secrets:reveal", "--scope", "vault:read"], { env: person });
     expect(created.status, created.stderr).toBe(0);
     const key = created.stdout.trim();
     expect(key).toMatch(/^tvk_/);
@@ -192,7 +197,8 @@ describe("token-vault: a person's session", () => {
     expect(cli(["key", "list"], { env: person }).stdout).toMatch(/^ID\s+NAME\s+PREFIX/);
 
     const whoami = cli(["whoami", "--json"], { env: agent });
-    expect(whoami.json).toMatchObject({ mode: "api-key", url: baseUrl(), vault: teamId });
+    expect(whoami.json).toMatchObject({ mode: "api-key", url: baseUrl() });
+    expect(whoami.json.vault).toMatch(new RegExp(`^(${teamId}|${teamRef} \\(your only vault\\))$`));
     expect(whoami.stdout).not.toContain(key);
     // A key-only command tells a person how to get a key.
     const needsKey = cli(["token", "list"], { env: person });
@@ -335,10 +341,10 @@ describe("token-vault: vault selection", () => {
 
     const init = cli(["vault", "init", otherTeam], { env: person, cwd });
     expect(init.status, init.stderr).toBe(0);
-    expect(JSON.parse(readFileSync(join(cwd, "token-vault.json"), "utf8"))).toEqual({ vault: otherTeam });
-    expect(vaultOf(person)).toBe(`${otherTeam} (token-vault.json)`);
-    expect(vaultOf({ ...person, TOKEN_VAULT_VAULT: teamId })).toBe(`${teamId} (TOKEN_VAULT_VAULT)`);
-    expect(vaultOf({ ...person, TOKEN_VAULT_VAULT: teamId }, ["--vault", otherTeam])).toBe(`${otherTeam} (--vault)`);
+    expect(JSON.parse(readFileSync(join(cwd, "token-vault.json"), "utf8"))).toEqual({ vault: bob.ref });
+    expect(vaultOf(person)).toBe(`${bob.ref} (token-vault.json)`);
+    expect(vaultOf({ ...person, TOKEN_VAULT_VAULT: teamId })).toBe(`${teamRef} (TOKEN_VAULT_VAULT)`);
+    expect(vaultOf({ ...person, TOKEN_VAULT_VAULT: teamId }, ["--vault", bob.ref])).toBe(`${bob.ref} (--vault)`);
     // The choice reaches the API: each vault's own keys.
     const keysOf = (vault: string) => cli(["key", "list", "--json", "--vault", vault], { env: person, cwd }).json.apiKeys.map((k: { id: string }) => k.id);
     expect(keysOf(teamId)).toContain(agentKeyId);
