@@ -1,4 +1,4 @@
-import { Vault, type MyTeam } from "../client/index";
+import { Vault } from "../client/index";
 import { readProjectVault, readSession, PROJECT_FILE, type Session } from "./config";
 import { UsageError } from "./errors";
 import { Input } from "./input";
@@ -81,11 +81,23 @@ export class Ctx {
     throw notSignedIn();
   }
 
-  /** The vaults this caller can use: a person's teams, or the one an API key belongs to. */
+  /** For /v1/vaults/*: the key when there is one, else the session (the vault is in the path). */
+  vaultClient(): Vault {
+    if (this.apiKey) return new Vault({ baseUrl: this.requireApiUrl(), apiKey: this.apiKey });
+    if (this.session) return new Vault({ baseUrl: this.session.url, sessionToken: this.session.token });
+    throw notSignedIn();
+  }
+
+  /** The vaults this caller can use: a person's memberships, or the one an API key belongs to. */
   async listVaults(): Promise<VaultRef[]> {
-    if (this.apiKey) return [{ id: teamIdOfKey(this.apiKey) }];
-    const teams: (MyTeam & { slug?: string })[] = await this.sessionClient("vault list").teams.list();
-    return teams.map((t) => ({ id: t.id, slug: t.slug, name: t.name, role: t.role }));
+    const vaults = await this.vaultClient().vaults.list();
+    return vaults.map((v) => ({ id: v.id, slug: v.slug, name: v.name, role: v.role }));
+  }
+
+  /** The chosen vault's slug (or id), for a /v1/vaults/:vault path. */
+  async vaultName(): Promise<string> {
+    const vault = await this.resolveVault();
+    return vault.slug ?? vault.id;
   }
 
   /** Where the vault choice comes from, in order: --vault, TOKEN_VAULT_VAULT, token-vault.json, the only vault. */
@@ -123,11 +135,6 @@ function notSignedIn(): UsageError {
 
 export function describeVaults(vaults: VaultRef[]): string {
   return vaults.map((v) => (v.slug ? `${v.slug} (${v.id})` : v.id) + (v.name ? ` "${v.name}"` : "")).join(", ");
-}
-
-/** The team an API key belongs to is written in the key (not secret: it routes the request). */
-export function teamIdOfKey(key: string): string {
-  return key.startsWith(API_KEY_PREFIX) ? `team_${key.slice(API_KEY_PREFIX.length, API_KEY_PREFIX.length + TEAM_PART)}` : "(unknown)";
 }
 
 /** What may be shown of a credential: its prefix and team part, never the random part. */

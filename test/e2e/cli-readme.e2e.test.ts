@@ -38,7 +38,10 @@ describe("README: the CLI session", () => {
     });
     expect(run.status, `--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`).toBe(0);
     expect(run.stdout).toContain(`Logged in to ${baseUrl()} as grace@example.com`);
-    expect(run.stdout).toMatch(/vault\s+team_\S+ \(your only vault\)/);
+    expect(run.stdout).toMatch(/^vault\s+grace-s-team \(your only vault\)$/m);
+    expect(run.stdout).toMatch(/^Set STRIPE_KEY in \S+\.$/m);
+    expect(run.stdout).toMatch(/^stripe\s+api\.stripe\.com\s+yes\s+bearer STRIPE_KEY$/m);
+    expect(run.stdout).toMatch(/^STRIPE_KEY\s+static\s+tok_/m);
     expect(run.stdout).toMatch(/^openai_api_key\s+tok_/m);
     expect(run.stdout).toMatch(/status\s+completed/);
     expect(run.stdout).toContain('"authorization":"Bearer [REDACTED]"');
@@ -46,7 +49,7 @@ describe("README: the CLI session", () => {
     expect(run.stdout).toMatch(/^Revoked tok_\S+ \(fal\.ai Production Key\)\.$/m);
     expect(run.stdout).toContain(`Logged out of ${baseUrl()}.`);
     // Values went in by stdin and came out only into a variable; the session is gone after logout.
-    for (const value of ["sk-abc123", "your-fal-api-key-here"]) {
+    for (const value of ["sk-abc123", "your-fal-api-key-here", "sk_test_abc123"]) {
       expect(run.stdout).not.toContain(value);
       expect(run.stderr).not.toContain(value);
     }

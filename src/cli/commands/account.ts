@@ -1,7 +1,7 @@
 import type { Command } from "commander";
-import { Vault } from "../../client/index";
+import { Vault, VaultError } from "../../client/index";
 import { configDir, deleteSession, writeSession } from "../config";
-import { describeVaults, keyDisplay, teamIdOfKey } from "../context";
+import { describeVaults, keyDisplay } from "../context";
 import { UsageError } from "../errors";
 import type { Io } from "../io";
 import { action, example } from "../program";
@@ -59,10 +59,18 @@ export function registerAccount(program: Command, io: Io): void {
       .description("who this CLI acts as, on which server, and which vault it uses")
       .action(
         action(io, async (ctx) => {
-          const explicit = ctx.explicitVault();
           if (ctx.agentMode) {
             const key = io.env.TOKEN_VAULT_TOKEN ?? "";
-            const info = { mode: "api-key", url: ctx.url ?? null, apiKey: keyDisplay(key), vault: explicit?.ref ?? teamIdOfKey(key) };
+            let vault: string;
+            try {
+              const chosen = await ctx.resolveVault(); // also proves the key is valid
+              vault = `${chosen.slug ?? chosen.id} (${chosen.source})`;
+            } catch (error) {
+              // A key without vault:read cannot list its vault: say so rather than fail.
+              if (!(error instanceof VaultError && error.code === "insufficient_scope")) throw error;
+              vault = "(unknown: the key lacks vault:read)";
+            }
+            const info = { mode: "api-key", url: ctx.url ?? null, apiKey: keyDisplay(key), vault };
             ctx.out.result(info, () =>
               ctx.out.fields([
                 ["mode", "API key (TOKEN_VAULT_TOKEN)"],

@@ -3,10 +3,13 @@ import { PROJECT_FILE, writeProjectVault } from "../config";
 import type { VaultRef } from "../context";
 import type { Io } from "../io";
 import { action, example } from "../program";
+import { registerVaultAgents } from "./vault-agents";
+import { registerVaultCredentials } from "./vault-credentials";
+import { registerVaultServices } from "./vault-services";
 
 /** `vault ...`: which vaults you have, and pinning one to a project directory. */
 export function registerVault(program: Command, io: Io): Command {
-  const vault = program.command("vault").description("vaults (a vault is a team): list them, pin one to this directory");
+  const vault = program.command("vault").description("vaults (a vault is a team, seed 003): credentials by KEY, services, agent tokens, the proxy log");
   example(vault, "token-vault vault list", "token-vault vault init my-vault");
 
   example(
@@ -45,5 +48,8 @@ export function registerVault(program: Command, io: Io): Command {
       ),
     "token-vault vault init my-vault",
   );
+  registerVaultCredentials(vault, io);
+  registerVaultServices(vault, io);
+  registerVaultAgents(vault, io);
   return vault;
 }
