@@ -11,10 +11,14 @@ import { checkStateUser } from "../src/oauth/browser-user";
 import { startConnect } from "../src/oauth/connect";
 import { oauthStatus, pasteTokens } from "../src/oauth/credentials";
 import { currentAccessToken, OAuthUnavailableError } from "../src/oauth/inject";
-import { loadByKey } from "../src/oauth/store";
+import { loadByKey, openClient } from "../src/oauth/store";
+import { createContext } from "../src/context";
+import type { Env } from "../src/env";
+import { reencryptBatch } from "../src/vault/reencrypt";
+import { TEST_MASTER_KEY_V1, TEST_MASTER_KEY_V2 } from "./helpers/constants";
 import { AppError } from "../src/errors";
 import { call, newTeam } from "./helpers/api";
-import { apiKeyContext } from "./helpers/context";
+import { adminContext, apiKeyContext, teamOf } from "./helpers/context";
 import { CLIENT_SECRET, connect, followConnect, oauthProvider } from "./helpers/oauth";
 import { awaitTask } from "./helpers/tasks";
 
@@ -335,5 +339,31 @@ describe("injection into tasks (tok_ references)", () => {
     const answer = JSON.stringify(await call("GET", `/v1/tasks/${created.json.task.id}`, { key: team.key }));
     for (const secret of stats.issued) expect(answer).not.toContain(secret);
     expect(await storedText(team.team.id)).not.toContain(stats.issued.at(-2));
+  });
+});
+
+describe("master key re-encryption", () => {
+  it("reseals the refresh token and client secret with the rows: they open under the new key alone", async () => {
+    const withKeys = (keys: Partial<Env>): Env => ({ ...env, VAULT_MASTER_KEY: undefined, VAULT_MASTER_KEYS: undefined, ...keys });
+    const v1Only = withKeys({ VAULT_MASTER_KEY: TEST_MASTER_KEY_V1 });
+    const both = withKeys({ VAULT_MASTER_KEYS: `1:${TEST_MASTER_KEY_V1},2:${TEST_MASTER_KEY_V2}` });
+    const v2Only = withKeys({ VAULT_MASTER_KEYS: `2:${TEST_MASTER_KEY_V2}` });
+    const created = await newTeam();
+    const team = await teamOf(created.team.id);
+    const as = (worker: Env) => createContext({ requestId: "req_test", env: worker, actor: { type: "api_key" as const, id: created.apiKey.id }, team });
+    const provider = oauthProvider({ clientSecret: CLIENT_SECRET });
+    await provider.ready;
+    await pasteTokens(as(v1Only), "REENC", { refresh_token: await provider.mintRefreshToken(), token_url: provider.tokenUrl, client_id: "client-1", client_secret: CLIENT_SECRET });
+    let result;
+    do {
+      result = await reencryptBatch(adminContext(both), 50);
+      expect(JSON.stringify(result)).not.toContain(CLIENT_SECRET);
+    } while (result.remaining > 0);
+    const row = (await loadByKey(env, team.id, "REENC"))!;
+    expect(row.key_version).toBe(2);
+    const target = { teamId: team.id, keySalt: team.keySalt, tokenId: row.token_id };
+    const opened = await openClient(v2Only, target, row);
+    expect(opened.client?.clientSecret).toBe(CLIENT_SECRET);
+    expect(opened.refreshToken).toBe((await provider.stats()).issued.at(-1));
   });
 });
