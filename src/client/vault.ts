@@ -3,6 +3,7 @@ import { Audit } from "./audit";
 import { Credentials } from "./credentials";
 import { Transport, type VaultOptions } from "./http";
 import { Leases } from "./leases";
+import { OAuth } from "./oauth";
 import { Providers } from "./providers";
 import { Secrets } from "./secrets";
 import { Tasks } from "./tasks";
@@ -25,6 +26,7 @@ export class Vault {
   readonly secrets: Secrets;
   readonly credentials: Credentials;
   readonly leases: Leases;
+  readonly oauth: OAuth;
 
   constructor(private readonly options: VaultOptions) {
     const http = new Transport(options);
@@ -39,6 +41,7 @@ export class Vault {
     this.secrets = new Secrets(http);
     this.credentials = new Credentials(http);
     this.leases = new Leases(http);
+    this.oauth = new OAuth(http);
   }
 
   /**
