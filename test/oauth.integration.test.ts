@@ -174,6 +174,22 @@ describe("refresh", () => {
     expect((await auditRows(team.team.id)).filter((r) => r.action === "credential.oauth.refreshed")).toHaveLength(2);
   });
 
+  it("the warm path answers from the refresher's memory (no D1 read); a reconnect replaces it at once", async () => {
+    const team = await newTeam();
+    const ctx = await apiKeyContext(team);
+    const provider = oauthProvider();
+    await connect(ctx, provider, "WARM");
+    const id = await tokenIdOf(team.team.id, "WARM");
+    const first = await currentAccessToken(ctx, id);
+    // Were the row read again, this would fail to decrypt.
+    await env.DB.prepare("UPDATE tokens SET iv = 'AAAAAAAAAAAAAAAA' WHERE id = ?").bind(id).run();
+    expect(await currentAccessToken(ctx, id)).toBe(first);
+    await connect(ctx, provider, "WARM");
+    const second = await currentAccessToken(ctx, id);
+    expect(second).not.toBe(first);
+    expect(second).toBe((await provider.stats()).issued.at(-2));
+  });
+
   it("50 concurrent injections during expiry make exactly one token endpoint call", async () => {
     const team = await newTeam();
     const ctx = await apiKeyContext(team);

@@ -37,6 +37,13 @@ export class OAuthRefresher extends DurableObject<Env> {
   private chain: Promise<unknown> = Promise.resolve();
   private lastFailureAt = 0;
   private tracked: string | undefined;
+  /**
+   * The current access token, kept in memory between requests so the warm path reads no D1.
+   * Safe because every change of the credential's token passes here: refreshes are made here,
+   * and a connect or paste calls `connected` (which forgets it). A deleted KEY is never asked
+   * for (the proxy's cache and task resolution check the store first).
+   */
+  private memo: { tokenId: string; accessToken: string; expiresAt: string | null } | undefined;
 
   /** The credential's current access token, refreshed first when due. */
   access(req: AccessRequest): Promise<AccessResult> {
@@ -47,6 +54,7 @@ export class OAuthRefresher extends DurableObject<Env> {
   async connected(target: OAuthTarget): Promise<void> {
     await this.serialized(async () => {
       this.lastFailureAt = 0;
+      this.memo = undefined;
       await this.track(target);
       const row = await loadById(this.env, target.teamId, target.tokenId);
       if (row) await this.schedule(row);
@@ -86,6 +94,11 @@ export class OAuthRefresher extends DurableObject<Env> {
 
   private async accessNow(req: AccessRequest): Promise<AccessResult> {
     const target: OAuthTarget = { teamId: req.teamId, keySalt: req.keySalt, tokenId: req.tokenId };
+    const memo = this.memo;
+    if (memo && memo.tokenId === req.tokenId && req.rejectedToken !== memo.accessToken && (memo.expiresAt === null || Date.parse(memo.expiresAt) - Date.now() > REFRESH_WINDOW_MS)) {
+      return { ok: true, accessToken: memo.accessToken, expiresAt: memo.expiresAt };
+    }
+    this.memo = undefined;
     const row = await loadById(this.env, req.teamId, req.tokenId);
     if (!row) return notConnected("the OAuth credential does not exist or is not connected");
     if (row.needs_reconnect) return notConnected("the OAuth credential must be reconnected (its refresh token was refused)");
@@ -98,7 +111,10 @@ export class OAuthRefresher extends DurableObject<Env> {
     // would otherwise be called by every request of the window).
     const justRefreshed = row.last_refreshed_at !== null && now - Date.parse(row.last_refreshed_at) < JUST_REFRESHED_MS && (expires === null || expires > now);
     const due = rejected || (!justRefreshed && expires !== null && expires - now <= REFRESH_WINDOW_MS);
-    if (!due) return { ok: true, accessToken: current, expiresAt: row.expires_at };
+    if (!due) {
+      this.memo = { tokenId: row.token_id, accessToken: current, expiresAt: row.expires_at };
+      return { ok: true, accessToken: current, expiresAt: row.expires_at };
+    }
     const stillValid = !rejected && (expires === null || expires > now);
     // A failure moments ago: serve what is still valid rather than hammer the provider.
     if (stillValid && now - this.lastFailureAt < FAILURE_BACKOFF_MS) return { ok: true, accessToken: current, expiresAt: row.expires_at };
@@ -130,6 +146,7 @@ export class OAuthRefresher extends DurableObject<Env> {
       return { ok: true, accessToken: await openAccessToken(this.env, target, after), expiresAt: after.expires_at };
     }
     this.lastFailureAt = 0;
+    this.memo = { tokenId: row.token_id, accessToken: outcome.tokens.accessToken, expiresAt: stored.expiresAt };
     const fresh = await loadById(this.env, target.teamId, target.tokenId);
     if (fresh) await this.schedule(fresh);
     return { ok: true, accessToken: outcome.tokens.accessToken, expiresAt: stored.expiresAt };
