@@ -7,10 +7,13 @@
  *  - LoginThrottle: the Durable Object limiting login and sign-up attempts
  *  - OAuthRefresher: one Durable Object per OAuth credential (single-flight and proactive refresh)
  *  - /_dev/: a local stand-in for third-party APIs, only with ENVIRONMENT=development (dev/target.ts)
+ *  - /portal: the server-rendered portal (portal/routes.ts lists its pages)
  */
 import { devTarget, isDevTargetRequest } from "./dev/target";
 import type { Env } from "./env";
 import { createApp } from "./http/app";
+import { createPortal, isPortalRequest } from "./portal/app";
+import { portalRoutes } from "./portal/routes";
 import { handleQueue } from "./queue/consumer";
 import type { QueueMessage } from "./queue/messages";
 import { routes } from "./routes";
@@ -23,9 +26,11 @@ export { TeamGate } from "./gate/team-gate";
 export { OAuthRefresher } from "./oauth/refresher";
 
 const app = createApp(routes);
+const portal = createPortal(portalRoutes);
 
 export default {
-  fetch: (request, env, exec) => (isDevTargetRequest(request, env) ? devTarget(request) : app(request, env, exec)),
+  fetch: (request, env, exec) =>
+    isDevTargetRequest(request, env) ? devTarget(request) : isPortalRequest(new URL(request.url)) ? portal(request, env, exec) : app(request, env, exec),
   // Without a ctx (tests driving one batch by hand) every step is awaited to its end.
   queue: (batch, env, ctx?: ExecutionContext) => handleQueue(batch, env, ctx),
   scheduled: async (_controller, env) => {

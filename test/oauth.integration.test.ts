@@ -143,7 +143,7 @@ describe("connect with a provider (Authorization Code + PKCE S256)", () => {
     expect(checkStateUser("usr_a", undefined)).toEqual({ ok: true });
     expect(checkStateUser("usr_a", "usr_a")).toEqual({ ok: true });
     expect(checkStateUser("usr_a", "usr_b")).toEqual({ ok: false, reason: "wrong_user" });
-    expect(checkStateUser(null, "usr_b")).toEqual({ ok: false, reason: "wrong_user" });
+    expect(checkStateUser(null, "usr_b")).toEqual({ ok: true });
   });
 
   it("refuses provider URLs the outbound policy refuses", async () => {
@@ -366,7 +366,7 @@ describe("master key re-encryption", () => {
     const v2Only = withKeys({ VAULT_MASTER_KEYS: `2:${TEST_MASTER_KEY_V2}` });
     const created = await newTeam();
     const team = await teamOf(created.team.id);
-    const as = (worker: Env) => createContext({ requestId: "req_test", env: worker, actor: { type: "api_key" as const, id: created.apiKey.id }, team });
+    const as = (worker: Env) => createContext({ requestId: "req_test", env: worker, actor: { type: "api_key" as const, id: created.apiKey.id, role: "standard" as const }, team });
     const provider = oauthProvider({ clientSecret: CLIENT_SECRET });
     await provider.ready;
     await pasteTokens(as(v1Only), "REENC", { refresh_token: await provider.mintRefreshToken(), token_url: provider.tokenUrl, client_id: "client-1", client_secret: CLIENT_SECRET });

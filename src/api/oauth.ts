@@ -2,14 +2,6 @@ import { z } from "zod";
 import { isoDate } from "./common";
 
 /** Schemas of the OAuth credential routes (issue 12): no server imports, the typed client reads them. */
-export const VaultKey = z
-  .string()
-  .min(1)
-  .max(100)
-  .regex(/^[A-Z][A-Z0-9_]*$/, "KEY must be UPPER_SNAKE_CASE (^[A-Z][A-Z0-9_]*$)")
-  .describe("The credential's KEY in the vault");
-export const OAuthParams = z.object({ vault: z.string().min(1).max(64).describe("The vault's slug or team id"), key: VaultKey });
-
 const ProviderUrl = z.string().max(2048).url();
 const Secretish = z.string().min(1).max(4096).regex(/^[\x21-\x7e]+$/, "must be printable ASCII without spaces");
 export const TokenAuthMethod = z.enum(["client_secret_post", "client_secret_basic"]);

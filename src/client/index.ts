@@ -14,6 +14,21 @@ export type { Provider, Providers } from "./providers";
 export type { SecretAction, SecretAssignment, SecretSummary, SecretUpsert, SecretValue, Secrets, UpsertSecretInput } from "./secrets";
 export type { CreateCredentialInput, Credential, CredentialListQuery, Credentials, RotateCredentialInput, RotatedCredential, UpdateCredentialInput } from "./credentials";
 export type { ConnectedOAuth, ConnectOAuthInput, OAuth, OAuthStatus, PasteOAuthInput } from "./oauth";
+export type {
+  CreatedAgentToken,
+  MintAgentTokenInput,
+  ProxyLogEntry,
+  ProxyLogList,
+  ProxyLogQuery,
+  Service,
+  ServiceInput,
+  UpdateVaultInput,
+  VaultCredential,
+  VaultCredentials,
+  VaultInfo,
+  Vaults,
+  VaultServices,
+} from "./vaults";
 export type { CreateLeaseInput, IssuedLease, Lease, LeaseListQuery, Leases, RenewLeaseInput } from "./leases";
 export type {
   AddedMember,

@@ -9,6 +9,7 @@ import { Secrets } from "./secrets";
 import { Tasks } from "./tasks";
 import { Tokens } from "./tokens";
 import { Webhooks } from "./webhooks";
+import { Vaults } from "./vaults";
 
 /**
  * The typed client: one property per resource, each a thin class over the shared transport.
@@ -27,6 +28,8 @@ export class Vault {
   readonly credentials: Credentials;
   readonly leases: Leases;
   readonly oauth: OAuth;
+  /** Seed 003: vaults, credentials by KEY, services, agent tokens, the proxy's log. */
+  readonly vaults: Vaults;
 
   constructor(private readonly options: VaultOptions) {
     const http = new Transport(options);
@@ -42,6 +45,7 @@ export class Vault {
     this.credentials = new Credentials(http);
     this.leases = new Leases(http);
     this.oauth = new OAuth(http);
+    this.vaults = new Vaults(http);
   }
 
   /**

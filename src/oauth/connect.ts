@@ -149,7 +149,7 @@ async function complete(env: Env, params: CallbackParams, cookieUser: string | u
   const config = JSON.parse(row.config) as StateConfig;
   const outcome = await requestTokens(env, { tokenUrl: config.tokenUrl, clientId: config.clientId, clientSecret, authMethod: config.authMethod }, { type: "authorization_code", code: params.code, redirectUri: row.redirect_uri, codeVerifier: verifier });
   if (!outcome.ok) return { status: "error", error: outcome.error, description: outcome.description, key: row.key_name };
-  const actor: KnownActor = row.actor_type === "user" ? { type: "user", id: row.actor_id, email: "" } : { type: "api_key", id: row.actor_id };
+  const actor: KnownActor = row.actor_type === "user" ? { type: "user", id: row.actor_id, email: "" } : { type: "api_key", id: row.actor_id, role: "standard" };
   let tokenId: string;
   try {
     tokenId = await storeConnection(env, { id: team.id, keySalt: team.key_salt }, {
