@@ -250,9 +250,9 @@ describe("the proxy's refusals: JSON {error, code} and X-Vault-Proxy-Error", () 
     await expectProxyError(await viaProxy(at("bound"), { headers: agent() }), 400, "credential_host_not_allowed");
   });
 
-  it("502 upstream_error when the upstream cannot be reached; the URL policy refuses private targets", async () => {
-    await putService(team.team.id, { name: "closed", host: "127.0.0.1:1", auth: { type: "bearer", token: "GOOD" } });
-    await expectProxyError(await viaProxy(`/proxy/127.0.0.1:1/x`, { headers: agent() }), 502, "upstream_error");
+  // 502 upstream_error (a refused connection) is tested end to end (test/e2e/proxy.e2e.test.ts):
+  // workerd logs each failed fetch on its stderr, which would land in the test output here.
+  it("the URL policy refuses private targets", async () => {
     await expectProxyError(await viaProxy(`/proxy/10.0.0.1/x`, { headers: agent() }), 400, "url_not_allowed");
     await expectProxyError(await viaProxy(`/proxy/169.254.169.254/latest/meta-data`, { headers: agent() }), 400, "url_not_allowed");
   });

@@ -7,6 +7,7 @@ import { rateLimitHeaders } from "../http/rate-limit-headers";
 import { newId } from "../ids";
 import { log } from "../log";
 import { normalizeHost } from "../outbound/host-name";
+import { classifyNetworkError, describeNetworkFailure } from "../outbound/network-errors";
 import { allowLoopbackTargets, checkOutboundUrl } from "../outbound/url-policy";
 import type { RateLimitDecision } from "../ratelimit/sliding-window";
 import { urlAllowedFor } from "../vault/hosts";
@@ -133,7 +134,9 @@ async function forward(request: Request, env: Env, exec: ExecutionContext, excha
       redirect: "manual",
     });
   } catch (error) {
-    throw new AppError("upstream_error", `The upstream ${target.host} could not be reached`, { host: target.host }, { internal: `fetch failed: ${error instanceof Error ? error.name : typeof error}`, cause: error });
+    const raw = error instanceof Error ? error.message : String(error);
+    const why = describeNetworkFailure(await classifyNetworkError(raw, target), target, raw);
+    throw new AppError("upstream_error", `The upstream could not be reached: ${why}`, { host: target.host });
   }
   return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: downstreamHeaders(upstream.headers) });
 }
