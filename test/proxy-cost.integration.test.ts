@@ -43,11 +43,13 @@ describe("the proxy's warm path (pinned counts)", () => {
     expect(proxyLogWrites.batches - batchesBefore).toBeLessThanOrEqual(2);
 
     await putService(team.team.id, { name: "cost", host: upstreamAuthority(), auth: { type: "bearer", token: "COST_KEY" } });
-    m.reset();
-    await proxied();
-    expect([m.counts.d1RoundTrips, gatewayLoads.d1 - loadsBefore]).toEqual([1, 1]);
-    m.reset();
-    await proxied();
-    expect([m.counts.d1RoundTrips, gatewayLoads.d1 - loadsBefore]).toEqual([0, 1]);
+    const d1Of = async () => {
+      m.reset();
+      const batches = proxyLogWrites.batches;
+      await proxied();
+      return m.counts.d1RoundTrips - (proxyLogWrites.batches - batches);
+    };
+    expect([await d1Of(), gatewayLoads.d1 - loadsBefore]).toEqual([1, 1]);
+    expect([await d1Of(), gatewayLoads.d1 - loadsBefore]).toEqual([0, 1]);
   });
 });
