@@ -50,8 +50,11 @@ export async function proxySection({ base, target, row, raw, log, memory, teams 
   log("10. proxy: load, target direct");
   const directLoad = await loadRun(target.base, { path: "/ok" });
   log("10. proxy: load, proxied");
+  log("10. proxy: capacity");
   await ensureCapacity(directLoad.rps, WARMUP);
+  log("10. proxy: fixture");
   await fixture();
+  log("10. proxy: run");
   const proxiedLoad = await loadRun(base, { path: PROXIED, setup: rotating() }, async (warmup) => {
     await ensureCapacity(warmup.rps * 1.5, DURATION + 1);
     await fixture();
