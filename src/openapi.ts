@@ -21,7 +21,6 @@ const TAGS: Record<string, string> = {
   Tasks: "Outbound HTTP calls run from the queue, with tok_ references resolved at execution",
   Webhooks: "The signing secret of task completion webhooks",
   Audit: "The team's audit trail",
-  Proxy: "The agent gateway's credential-injecting proxy: any method, streamed both ways, the vault key in Proxy-Authorization, X-Vault-Token or where the credential goes",
   Accounts: "Sign-up, login and logout (session tokens)",
   Teams: "Teams, members and invitations",
   "API keys": "Team API keys, managed by members",
@@ -170,8 +169,7 @@ export function buildOpenApi(routes: AnyRoute[]) {
       responses,
     };
   }
-  Object.assign(paths, proxyPaths());
-  const usedTags = [...new Set([...routes.map((r) => r.tag), "Proxy"])];
+  const usedTags = [...new Set(routes.map((r) => r.tag))];
   return {
     openapi: "3.1.0",
     info: {
@@ -186,6 +184,7 @@ export function buildOpenApi(routes: AnyRoute[]) {
         "answers `method_not_allowed` (405) with an `Allow` header (components.responses.NotFound and MethodNotAllowed).",
     },
     servers: [{ url: "/" }],
+    "x-proxy": proxyDescription(),
     tags: usedTags.map((name) => ({ name, description: TAGS[name] ?? name })),
     paths,
     components: {
@@ -200,63 +199,38 @@ export function buildOpenApi(routes: AnyRoute[]) {
         headerApiKey: { type: "apiKey", in: "header", name: "X-API-Key" },
         adminToken: { type: "http", scheme: "bearer", description: "Operator ADMIN_TOKEN (admin routes only)" },
         sessionToken: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "Session token from /auth/signup or /auth/login" },
-        proxyAuthorization: { type: "apiKey", in: "header", name: "Proxy-Authorization", description: "The proxy only: `Bearer <vault key>`" },
-        vaultToken: { type: "apiKey", in: "header", name: "X-Vault-Token", description: "The proxy only: the vault key" },
       },
     },
   };
 }
 
 /**
- * The proxy's two ingress forms (gateway/proxy.ts), served outside the JSON route table: any
- * method, the upstream's answer streamed back as is. Documented here so clients see its codes.
- * (credential_not_found is answered with 502 here when a KEY a service names is gone; the
- * catalog lists it under 400, where service writes answer it.)
+ * The proxy's two ingress forms (gateway/proxy.ts) are served outside the JSON route table (any
+ * method, any path below them, the upstream's answer streamed back as is), so they are not
+ * operations of this document: `x-proxy` describes them and the codes of the vault's own
+ * refusals, each under its status. (credential_not_found is answered with 502 there when a KEY a
+ * service names is gone; the catalog lists it under 400, where service writes answer it.)
  */
 const PROXY_ERRORS: ErrorCode[] = ["validation_failed", "url_not_allowed", "credential_host_not_allowed", "insufficient_scope", "no_matching_service", "service_disabled", "proxy_auth_required", "rate_limited", "internal_error", "credential_expired", "upstream_error", "not_configured"];
-const PROXY_METHODS = ["get", "post", "put", "patch", "delete"] as const;
 
-function proxyPaths(): Record<string, Record<string, unknown>> {
-  const forms = {
-    "/proxy/{host}/{path}": {
-      summary: "Forward to https://{host}/{path}?{query} with the matching service's credential injected",
-      parameters: [
-        { name: "host", in: "path", required: true, description: "The target host, with an optional :port", schema: { type: "string" } },
-        { name: "path", in: "path", required: true, description: "The target path (any depth) and query, forwarded as written", schema: { type: "string" } },
-      ],
-    },
-    "/s/{service}/{path}": {
-      summary: "Forward to the named service's host (an SDK's base URL: /s/{service}/v1)",
-      parameters: [
-        { name: "service", in: "path", required: true, description: "The service's name", schema: { type: "string" } },
-        { name: "path", in: "path", required: true, description: "The path (any depth) and query, forwarded as written", schema: { type: "string" } },
-      ],
-    },
-  };
+function proxyDescription() {
   const byStatus = new Map<number, ErrorCode[]>();
   for (const code of PROXY_ERRORS) byStatus.set(statusOf(code), [...(byStatus.get(statusOf(code)) ?? []), code]);
-  const paths: Record<string, Record<string, unknown>> = {};
-  for (const [path, form] of Object.entries(forms)) {
-    paths[path] = {};
-    for (const method of PROXY_METHODS) {
-      const responses: Record<string, unknown> = { default: { description: "The upstream's answer, streamed (Set-Cookie and hop-by-hop headers removed; redirects are not followed)" } };
-      for (const [status, codes] of byStatus) {
-        const headers: Record<string, unknown> = { "X-Request-Id": headerRef("X-Request-Id"), "X-Vault-Proxy-Error": headerRef("X-Vault-Proxy-Error") };
-        if (status === 407) headers["Proxy-Authenticate"] = headerRef("Proxy-Authenticate");
-        if (status === 429) for (const name of ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"] as const) headers[name] = headerRef(name);
-        responses[String(status)] = errorResponse(codes, headers);
-      }
-      paths[path][method] = {
-        summary: form.summary,
-        tags: ["Proxy"],
-        operationId: `${method}${path.replace(/[{}]/g, "").replace(/[^a-zA-Z0-9]+(.)?/g, (_m, c: string | undefined) => (c ?? "").toUpperCase())}`,
-        security: [{ proxyAuthorization: [] }, { vaultToken: [] }, { bearerApiKey: ["proxy:use"] }],
-        "x-required-scope": "proxy:use",
-        description: "Requires a vault key with the `proxy:use` scope (an agent key has it).",
-        parameters: form.parameters,
-        responses,
-      };
-    }
+  const responses: Record<string, unknown> = {};
+  for (const [status, codes] of byStatus) {
+    const headers: Record<string, unknown> = { "X-Request-Id": headerRef("X-Request-Id"), "X-Vault-Proxy-Error": headerRef("X-Vault-Proxy-Error") };
+    if (status === 407) headers["Proxy-Authenticate"] = headerRef("Proxy-Authenticate");
+    if (status === 429) for (const name of ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"] as const) headers[name] = headerRef(name);
+    responses[String(status)] = errorResponse(codes, headers);
   }
-  return paths;
+  return {
+    description:
+      "The agent gateway's credential-injecting proxy. `ANY /proxy/{host}[:port]/{path}?{query}` forwards to https://{host}/{path}?{query}; " +
+      "`ANY /s/{service}/{path}` forwards to the named service's host (an SDK's base URL). The vault key (scope proxy:use) goes in " +
+      "`Proxy-Authorization: Bearer`, `X-Vault-Token`, or where the service's credential goes. The upstream's answers come back as they are; " +
+      "the vault's own refusals are these JSON errors with `X-Vault-Proxy-Error: true`.",
+    paths: ["/proxy/{host}/{path}", "/s/{service}/{path}"],
+    requiredScope: "proxy:use",
+    responses,
+  };
 }

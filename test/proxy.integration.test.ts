@@ -121,6 +121,12 @@ describe("the proxy", () => {
     expect(cookie.headers.get("set-cookie")).toBeNull();
   });
 
+  it("passes a gzip-encoded answer through intact (an SDK gets what the upstream sent)", async () => {
+    const res = await viaProxy(`/proxy/${host()}/ns/${ns()}/gzip`, { headers: { "proxy-authorization": `Bearer ${team.key}`, "accept-encoding": "gzip" } });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ ok: true, pad: "z".repeat(2000) });
+  });
+
   it("forwards the upstream's own errors untouched (no X-Vault-Proxy-Error) and waits for a slow upstream", async () => {
     const failed = await viaProxy(`/proxy/${host()}/ns/${ns()}/status/503`, { headers: { "proxy-authorization": `Bearer ${team.key}` } });
     expect(failed.status).toBe(503);

@@ -13,6 +13,7 @@
  *   /ns/<id>/redirect?to=<url>&code=<3xx>
  *   /ns/<id>/echo-request           200 {method, path, headers, body}: everything received (the proxy's tests)
  *   /ns/<id>/cookie                 200 with Set-Cookie and x-upstream headers
+ *   /ns/<id>/gzip                   200 {"ok":true,"pad":...} gzip-encoded, with its Content-Length
  *   /ns/<id>/sse                    text/event-stream: one event at once, the last only when released
  *                                   (POST /__release/<id>), so a test can read the first before the last is sent
  *   /ns/<id>/webhook                200 (records the delivery)
@@ -33,6 +34,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import { echoForms } from "../helpers/encodings";
 
 export interface RecordedRequest {
@@ -128,6 +130,11 @@ export async function startUpstream(port = 0): Promise<Upstream> {
       }
       case "echo-request":
         return send(res, 200, { method: req.method, path: `/${rest}${url.search}`, headers: req.headers, body });
+      case "gzip": {
+        const zipped = gzipSync(JSON.stringify({ ok: true, pad: "z".repeat(2000) }));
+        res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip", "content-length": String(zipped.length) });
+        return res.end(zipped);
+      }
       case "cookie":
         return send(res, 200, { ok: true }, { "set-cookie": "session=upstream-session; Path=/", "x-upstream": "yes" });
       case "sse": {
