@@ -53,8 +53,6 @@ const HEADERS = {
   "X-RateLimit-Reset": { description: "Unix seconds at which the oldest counted request leaves the window", schema: { type: "integer" } },
   "Retry-After": { description: "Seconds to wait before trying again", schema: { type: "integer" } },
   Allow: { description: "The methods the path serves", schema: { type: "string" } },
-  "X-Vault-Proxy-Error": { description: "Set to true on the proxy's own refusals (absent on the upstream's answers)", schema: { type: "string", enum: ["true"] } },
-  "Proxy-Authenticate": { description: "The scheme the proxy expects its vault key in", schema: { type: "string" } },
 } as const;
 const headerRef = (name: keyof typeof HEADERS) => ({ $ref: `#/components/headers/${name}` });
 
@@ -218,8 +216,12 @@ function proxyDescription() {
   for (const code of PROXY_ERRORS) byStatus.set(statusOf(code), [...(byStatus.get(statusOf(code)) ?? []), code]);
   const responses: Record<string, unknown> = {};
   for (const [status, codes] of byStatus) {
-    const headers: Record<string, unknown> = { "X-Request-Id": headerRef("X-Request-Id"), "X-Vault-Proxy-Error": headerRef("X-Vault-Proxy-Error") };
-    if (status === 407) headers["Proxy-Authenticate"] = headerRef("Proxy-Authenticate");
+    // Inline: references from an extension do not count as uses of a component.
+    const headers: Record<string, unknown> = {
+      "X-Request-Id": headerRef("X-Request-Id"),
+      "X-Vault-Proxy-Error": { description: "Set to true on the proxy's own refusals (absent on the upstream's answers)", schema: { type: "string", enum: ["true"] } },
+    };
+    if (status === 407) headers["Proxy-Authenticate"] = { description: "The scheme the proxy expects its vault key in", schema: { type: "string" } };
     if (status === 429) for (const name of ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"] as const) headers[name] = headerRef(name);
     responses[String(status)] = errorResponse(codes, headers);
   }
