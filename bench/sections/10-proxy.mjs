@@ -1,11 +1,25 @@
 // 10. The agent gateway's proxy: GET /s/<service>/ok through the Worker (credential injected)
 // against GET /ok on the same local target called directly, in the same run.
 import { BENCH_HOST, DURATION, SAMPLES, WARMUP } from "../lib/config.mjs";
-import { request } from "../lib/http.mjs";
+import { request as send } from "../lib/http.mjs";
 import { cpuPerRequest, loadRun } from "../lib/load.mjs";
 import { mapLimit, summarize } from "../lib/util.mjs";
 
 const SERVICE = "target";
+
+/**
+ * One request, retried once when a kept-alive socket turns out closed: the server drops sockets
+ * idle for its keep-alive timeout (a few seconds, as during another section's load run) and
+ * the agent may pick one just as it closes.
+ */
+async function request(...args) {
+  try {
+    return await send(...args);
+  } catch (error) {
+    if (error?.code !== "ECONNRESET") throw error;
+    return send(...args);
+  }
+}
 const PROXIED = `/s/${SERVICE}/ok`;
 
 export async function proxySection({ base, target, row, raw, log, memory, teams }, ceiling) {
