@@ -244,7 +244,7 @@ describe("the proxy's refusals: JSON {error, code} and X-Vault-Proxy-Error", () 
   it("502 credential_not_found when a KEY the service names is gone, 502 credential_expired past its expiry", async () => {
     await putService(team.team.id, { name: "missing", host: "127.0.0.1/ns/missing-*", auth: { type: "bearer", token: "NEVER_SET" } });
     const missing = await expectProxyError(await viaProxy(at("missing"), { headers: agent() }), 502, "credential_not_found");
-    expect(missing).toMatchObject({ key: "NEVER_SET", service: "missing" });
+    expect(missing).toMatchObject({ keys: ["NEVER_SET"], service: "missing" });
     await putVaultKey(team.team.id, "OLD", canary(), { expiresAt: new Date(Date.now() - 1000).toISOString() });
     await putService(team.team.id, { name: "expired", host: "127.0.0.1/ns/expired-*", auth: { type: "bearer", token: "OLD" } });
     await expectProxyError(await viaProxy(at("expired"), { headers: agent() }), 502, "credential_expired");

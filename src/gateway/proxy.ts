@@ -192,7 +192,7 @@ async function credentialValues(env: Env, team: ContextTeam, snapshot: GatewaySn
   for (const key of keys) {
     const credential = snapshot.credentials.get(key);
     if (!credential) {
-      throw new AppError("credential_not_found", `The service ${rule.name} names the credential ${key}, which this vault does not hold`, { service: rule.name, key }, { status: 502 });
+      throw new AppError("credential_not_found", `The service ${rule.name} names the credential ${key}, which this vault does not hold`, { service: rule.name, keys: [key] }, { status: 502 });
     }
     if (!urlAllowedFor(target.href, credential.allowedHosts)) {
       throw new AppError("credential_host_not_allowed", `The credential ${key} is not allowed for ${target.host}`, { key, host: target.hostname });

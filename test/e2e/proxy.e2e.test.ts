@@ -5,6 +5,7 @@
  * search: the credential's value appears in no answer of the vault, no request-log row, no
  * audit row and no line of the server's output, and the agent's key reaches no upstream header.
  */
+import { request as httpRequest } from "node:http";
 import { beforeAll, describe, expect, it } from "vitest";
 import { freePort } from "./free-port";
 import { baseUrl, canary, createTeam, logLinesWith, namespace, recorded, request, responseHits, upstreamRecords, upstreamUrl, type CreatedTeam } from "./helpers";
@@ -21,6 +22,26 @@ async function proxied(path: string, init: RequestInit = {}) {
     json = undefined;
   }
   return { status: response.status, headers: response.headers, text, json };
+}
+
+/**
+ * A 407 over node:http: fetch (undici, like browsers) turns every 407 into a network error by
+ * the Fetch standard, so its JSON body is only readable by a plain HTTP client.
+ */
+function plainGet(path: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(baseUrl() + path, { headers }, (res) => {
+      let text = "";
+      res.setEncoding("utf8");
+      res.on("data", (c: string) => (text += c));
+      res.on("end", () => {
+        recorded.push({ method: "GET", path, status: res.statusCode ?? 0, headers: Object.entries(res.headers).map(([k, v]) => [k, String(v)]), text });
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, json: JSON.parse(text) });
+      });
+    });
+    req.on("error", reject);
+    req.end();
+  });
 }
 
 describe("the proxy, end to end", () => {
@@ -80,9 +101,11 @@ describe("the proxy, end to end", () => {
   });
 
   it("answers its refusals as JSON with X-Vault-Proxy-Error: 407, 403, 502 upstream_error", async () => {
-    const none = await proxied(`/proxy/${upstream()}/ns/x/ok`);
-    expect([none.status, none.json.code, none.headers.get("x-vault-proxy-error")]).toEqual([407, "proxy_auth_required", "true"]);
-    expect(none.headers.get("proxy-authenticate")).toMatch(/^Bearer /);
+    const none = await plainGet(`/proxy/${upstream()}/ns/x/ok`);
+    expect([none.status, none.json.code, none.headers["x-vault-proxy-error"]]).toEqual([407, "proxy_auth_required", "true"]);
+    expect(none.headers["proxy-authenticate"]).toMatch(/^Bearer /);
+    const invalid = await plainGet(`/s/up/v1/x`, { authorization: `Bearer ${agentKey.slice(0, -6)}AAAAAA` });
+    expect([invalid.status, invalid.json.code]).toEqual([407, "proxy_auth_required"]);
     const unmatched = await proxied(`/proxy/api.example.com/v1/x`, { headers: { "X-Vault-Token": agentKey } });
     expect([unmatched.status, unmatched.json.code]).toEqual([403, "no_matching_service"]);
     expect(unmatched.json.hint).toContain("api.example.com");
