@@ -53,6 +53,14 @@ describe("headers sent upstream", () => {
     const out = downstreamHeaders(new Headers({ "set-cookie": "a=b", "transfer-encoding": "chunked", "content-type": "text/plain", "x-upstream": "1" }));
     expect([...out.keys()].sort()).toEqual(["content-type", "x-upstream"]);
   });
+
+  it("keep a content encoding only when the client accepts it (the runtime re-encodes by it)", () => {
+    const upstream = new Headers({ "content-encoding": "br", "content-length": "10", "content-type": "application/json" });
+    expect([...downstreamHeaders(upstream, "gzip, br").keys()].sort()).toEqual(["content-encoding", "content-type"]);
+    expect([...downstreamHeaders(upstream, null).keys()]).toEqual(["content-type"]);
+    expect([...downstreamHeaders(upstream, "gzip, br;q=0").keys()]).toEqual(["content-type"]);
+    expect([...downstreamHeaders(upstream, "*").keys()].sort()).toEqual(["content-encoding", "content-type"]);
+  });
 });
 
 describe("ingress", () => {

@@ -111,12 +111,12 @@ async function forward(request: Request, env: Env, exec: ExecutionContext, excha
   if (!verdict.ok) throw new AppError("url_not_allowed", `The target ${verdict.reason}`, { field: "target" });
 
   // 3. What to inject.
-  const headers = upstreamHeaders(request.headers, agentKey);
+  const outbound = upstreamHeaders(request.headers, agentKey);
   if (rule) {
     exchange.service = rule.name;
     if (!rule.enabled) throw new AppError("service_disabled", `The service ${rule.name} is disabled`, { service: rule.name });
     const values = await credentialValues(env, auth.team, snapshot, rule, target, exchange);
-    inject(headers, authHeaders(rule.auth, values));
+    inject(outbound, authHeaders(rule.auth, values));
   } else if (snapshot.unmatchedPolicy !== "passthrough") {
     throw new AppError("no_matching_service", `No service matches ${target.host}`, {
       host: target.host,
@@ -129,7 +129,7 @@ async function forward(request: Request, env: Env, exec: ExecutionContext, excha
   try {
     upstream = await fetch(target.href, {
       method: request.method,
-      headers,
+      headers: outbound,
       body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
       redirect: "manual",
     });
@@ -138,7 +138,8 @@ async function forward(request: Request, env: Env, exec: ExecutionContext, excha
     const why = describeNetworkFailure(await classifyNetworkError(raw, target), target, raw);
     throw new AppError("upstream_error", `The upstream could not be reached: ${why}`, { host: target.host });
   }
-  return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers: downstreamHeaders(upstream.headers) });
+  const headers = downstreamHeaders(upstream.headers, request.headers.get("accept-encoding"));
+  return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
 }
 
 /** The outbound URL and the service it goes to (undefined: none matches). */
