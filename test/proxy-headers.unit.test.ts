@@ -54,12 +54,9 @@ describe("headers sent upstream", () => {
     expect([...out.keys()].sort()).toEqual(["content-type", "x-upstream"]);
   });
 
-  it("keep a content encoding only when the client accepts it (the runtime re-encodes by it)", () => {
+  it("send a compressed upstream body as identity (the runtime decoded it; it would re-encode by the header)", () => {
     const upstream = new Headers({ "content-encoding": "br", "content-length": "10", "content-type": "application/json" });
-    expect([...downstreamHeaders(upstream, "gzip, br").keys()].sort()).toEqual(["content-encoding", "content-type"]);
-    expect([...downstreamHeaders(upstream, null).keys()]).toEqual(["content-type"]);
-    expect([...downstreamHeaders(upstream, "gzip, br;q=0").keys()]).toEqual(["content-type"]);
-    expect([...downstreamHeaders(upstream, "*").keys()].sort()).toEqual(["content-encoding", "content-type"]);
+    expect([...downstreamHeaders(upstream).keys()]).toEqual(["content-type"]);
   });
 });
 

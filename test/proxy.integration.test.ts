@@ -125,7 +125,7 @@ describe("the proxy", () => {
     const res = await viaProxy(`/proxy/${host()}/ns/${ns()}/gzip`, { headers: { "proxy-authorization": `Bearer ${team.key}`, "accept-encoding": "gzip" } });
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({ ok: true, pad: "z".repeat(2000) });
-    // A client that asked for no encoding gets the body as identity.
+    // A client that asked for no encoding gets the body as identity (so does every client: the platform compresses).
     const plain = await viaProxy(`/proxy/${host()}/ns/${ns()}/gzip`, { headers: { "proxy-authorization": `Bearer ${team.key}` } });
     expect(plain.headers.get("content-encoding")).toBeNull();
     expect(JSON.parse(new TextDecoder().decode(await plain.arrayBuffer()))).toEqual({ ok: true, pad: "z".repeat(2000) });

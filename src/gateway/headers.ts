@@ -28,33 +28,22 @@ export function upstreamHeaders(incoming: Headers, agentKey: string): Headers {
   return out;
 }
 
-export function downstreamHeaders(upstream: Headers, acceptEncoding: string | null = null): Headers {
+export function downstreamHeaders(upstream: Headers): Headers {
   const named = droppedByConnection(upstream);
   const out = new Headers();
   for (const [name, value] of upstream) {
     if (HOP_BY_HOP.has(name) || named.has(name) || name === "set-cookie") continue;
     out.append(name, value);
   }
-  // The runtime's fetch decodes a compressed body and re-encodes it on the way out by this
-  // header: an encoding the client did not ask for goes out as identity instead (curl without
-  // --compressed would get brotli bytes otherwise). The length of a re-encoded body differs.
-  const encoding = out.get("content-encoding")?.trim().toLowerCase();
-  if (encoding) {
+  // The runtime's fetch has decoded a compressed body already, and would re-encode it by this
+  // header whatever the client accepts (the Worker sees a normalised Accept-Encoding, not the
+  // client's): the body goes out as identity, and the platform compresses it for clients that
+  // ask. Its length then differs from the upstream's.
+  if (out.has("content-encoding")) {
+    out.delete("content-encoding");
     out.delete("content-length");
-    if (!accepts(acceptEncoding, encoding)) out.delete("content-encoding");
   }
   return out;
-}
-
-/** Whether an Accept-Encoding header value accepts `encoding` (q=0 refuses it). */
-function accepts(acceptEncoding: string | null, encoding: string): boolean {
-  for (const part of (acceptEncoding ?? "").toLowerCase().split(",")) {
-    const [token = "", ...params] = part.split(";").map((p) => p.trim());
-    if (token !== encoding && token !== "*") continue;
-    const q = params.find((p) => p.startsWith("q="));
-    return q === undefined || Number(q.slice(2)) > 0;
-  }
-  return false;
 }
 
 /** The headers a service's auth injects, from the values of the KEYs it names. */

@@ -138,7 +138,7 @@ async function forward(request: Request, env: Env, exec: ExecutionContext, excha
     const why = describeNetworkFailure(await classifyNetworkError(raw, target), target, raw);
     throw new AppError("upstream_error", `The upstream could not be reached: ${why}`, { host: target.host });
   }
-  const headers = downstreamHeaders(upstream.headers, request.headers.get("accept-encoding"));
+  const headers = downstreamHeaders(upstream.headers);
   return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
 }
 
