@@ -2,6 +2,10 @@ import type { Scope } from "./auth/scopes";
 import type { Env } from "./env";
 import { newId } from "./ids";
 import type { Plan } from "./plans";
+import type { Role } from "./teams/roles";
+
+/** An API key's role: a standard key, or an agent key (issue 11). */
+export type ApiKeyRole = "standard" | "agent";
 
 /**
  * The one request context: who acts (the actor), for which team, with which scopes, under
@@ -14,7 +18,8 @@ import type { Plan } from "./plans";
  */
 export type Actor =
   | { type: "anonymous" }
-  | { type: "api_key"; id: string }
+  /** `role` agent: the gateway's agent key (uses the proxy, never reads a value; see RouteSpec.reveals). */
+  | { type: "api_key"; id: string; role: ApiKeyRole }
   | { type: "user"; id: string; email: string }
   | { type: "admin"; id: "admin" }
   | { type: "task"; id: string; apiKeyId: string }
@@ -62,6 +67,16 @@ export type ApiKeyContext = TeamContext & { readonly actor: ActorOf<"api_key">; 
 export type UserContext = Context & { readonly actor: ActorOf<"user"> };
 /** A request to a view that both API keys and users call (named secrets): a team is always chosen. */
 export type KeyOrUserContext = TeamContext & { readonly actor: ActorOf<"api_key"> | ActorOf<"user"> };
+/**
+ * A request to a vault route (/v1/vaults/:vault/...): the vault is the team, resolved from the
+ * path and checked against the caller (http/app.ts). A user carries their role in it.
+ */
+export type VaultContext = TeamContext & {
+  readonly actor: ActorOf<"api_key"> | ActorOf<"user">;
+  readonly team: ContextTeam & { plan: Plan; slug: string };
+  /** The member's role (user sessions); undefined for API keys (their scopes apply). */
+  readonly vaultRole: Role | undefined;
+};
 export type AdminContext = Context & { readonly actor: ActorOf<"admin"> };
 
 export function createContext<A extends Actor, T extends ContextTeam | undefined = undefined>(fields: {

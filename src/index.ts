@@ -8,12 +8,15 @@
  *  - TeamGate: the team's Durable Object (API-key cache, revocations, request counter)
  *  - LoginThrottle: the Durable Object limiting login and sign-up attempts
  *  - /_dev/: a local stand-in for third-party APIs, only with ENVIRONMENT=development (dev/target.ts)
+ *  - /portal: the server-rendered portal (portal/routes.ts lists its pages)
  */
 import { devTarget, isDevTargetRequest } from "./dev/target";
 import type { Env } from "./env";
 import { isProxyPath } from "./gateway/ingress";
 import { handleProxy } from "./gateway/proxy";
 import { createApp } from "./http/app";
+import { createPortal, isPortalRequest } from "./portal/app";
+import { portalRoutes } from "./portal/routes";
 import { handleQueue } from "./queue/consumer";
 import type { QueueMessage } from "./queue/messages";
 import { routes } from "./routes";
@@ -25,10 +28,17 @@ export { LoginThrottle } from "./auth/login-throttle";
 export { TeamGate } from "./gate/team-gate";
 
 const app = createApp(routes);
+const portal = createPortal(portalRoutes);
 
 export default {
   fetch: (request, env, exec) =>
-    isDevTargetRequest(request, env) ? devTarget(request) : isProxyPath(new URL(request.url).pathname) ? handleProxy(request, env, exec) : app(request, env, exec),
+    isDevTargetRequest(request, env)
+      ? devTarget(request)
+      : isProxyPath(new URL(request.url).pathname)
+        ? handleProxy(request, env, exec)
+        : isPortalRequest(new URL(request.url))
+          ? portal(request, env, exec)
+          : app(request, env, exec),
   // Without a ctx (tests driving one batch by hand) every step is awaited to its end.
   queue: (batch, env, ctx?: ExecutionContext) => handleQueue(batch, env, ctx),
   scheduled: async (_controller, env) => {

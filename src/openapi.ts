@@ -25,10 +25,11 @@ const TAGS: Record<string, string> = {
   Teams: "Teams, members and invitations",
   "API keys": "Team API keys, managed by members",
   Admin: "Operator API (ADMIN_TOKEN)",
+  Vaults: "Seed 003: a team is a vault; credentials by KEY, services, agent tokens, the proxy's request log",
 };
 
 /** Every error a route can answer with: from its auth mode, its inputs and its declared errors. */
-export function routeErrorCodes(route: Pick<AnyRoute, "auth" | "body" | "params" | "query" | "headers" | "errors">): ErrorCode[] {
+export function routeErrorCodes(route: Pick<AnyRoute, "auth" | "body" | "params" | "query" | "headers" | "errors" | "reveals">): ErrorCode[] {
   const codes = new Set<ErrorCode>();
   if (route.auth === "apiKey") ["api_key_required", "invalid_api_key", "insufficient_scope", "rate_limited"].forEach((c) => codes.add(c as ErrorCode));
   if (route.auth === "admin") ["admin_token_required", "invalid_admin_token", "not_configured"].forEach((c) => codes.add(c as ErrorCode));
@@ -36,6 +37,10 @@ export function routeErrorCodes(route: Pick<AnyRoute, "auth" | "body" | "params"
   if (route.auth === "apiKeyOrUser") {
     ["api_key_required", "invalid_api_key", "insufficient_scope", "rate_limited", "invalid_session", "not_configured", "team_required", "access_denied"].forEach((c) => codes.add(c as ErrorCode));
   }
+  if (route.auth === "vault") {
+    ["api_key_required", "invalid_api_key", "insufficient_scope", "rate_limited", "invalid_session", "not_configured", "access_denied", "insufficient_role", "vault_not_found"].forEach((c) => codes.add(c as ErrorCode));
+  }
+  if (route.reveals) codes.add("access_denied");
   if (route.body || route.params || route.query || route.headers) codes.add("validation_failed");
   if (route.body) ["malformed_body", "body_incomplete", "payload_too_large", "unsupported_media_type"].forEach((c) => codes.add(c as ErrorCode));
   for (const code of route.errors ?? []) codes.add(code);
@@ -158,7 +163,7 @@ export function buildOpenApi(routes: AnyRoute[]) {
             ? [{ adminToken: [] }]
             : route.auth === "user"
               ? [{ sessionToken: [] }]
-              : route.auth === "apiKeyOrUser"
+              : route.auth === "apiKeyOrUser" || route.auth === "vault"
                 ? [{ bearerApiKey: route.scope ? [route.scope] : [] }, { headerApiKey: route.scope ? [route.scope] : [] }, { sessionToken: [] }]
                 : [],
       ...(route.scope ? { "x-required-scope": route.scope, description: `Requires an API key with the \`${route.scope}\` scope.` } : {}),

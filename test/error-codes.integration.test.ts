@@ -26,6 +26,11 @@ async function credentialsFor(route: AnyRoute): Promise<Record<string, string>> 
   if (route.auth === "apiKey") return { authorization: `Bearer ${(await newTeam("pro")).key}` };
   if (route.auth === "admin") return { authorization: `Bearer ${TEST_ADMIN_TOKEN}` };
   if (route.auth === "user" || route.auth === "apiKeyOrUser") return { authorization: `Bearer ${(await signupUser("codes")).token}` };
+  // Vault routes: the user's own vault (pathFor), so the request gets past the vault check.
+  if (route.auth === "vault") {
+    const user = await signupUser("codes");
+    return { authorization: `Bearer ${user.token}`, vault: user.team.id };
+  }
   return {};
 }
 
@@ -57,13 +62,14 @@ describe("every route answers errors with a catalogued code", () => {
     it("401 with its auth mode's code without credentials", async () => {
       const res = await call(route.method, pathOf(route));
       expect(res.status).toBe(401);
-      expect(res.json.code).toBe({ apiKey: "api_key_required", admin: "admin_token_required", user: "session_required", apiKeyOrUser: "api_key_required" }[route.auth as "apiKey"]);
+      expect(res.json.code).toBe({ apiKey: "api_key_required", admin: "admin_token_required", user: "session_required", apiKeyOrUser: "api_key_required", vault: "api_key_required" }[route.auth as "apiKey"]);
     });
   });
 
   each((r) => Boolean(r.params))("%s", (_name, route) => {
     it("400 validation_failed for malformed ids", async () => {
-      const res = await call(route.method, badIds(route), { headers: await credentialsFor(route), body: route.body ? {} : undefined });
+      const { vault: _vault, ...headers } = await credentialsFor(route);
+      const res = await call(route.method, badIds(route), { headers, body: route.body ? {} : undefined });
       expect(res.status).toBe(400);
       expect(res.json).toMatchObject({ error: "Invalid request params", code: "validation_failed", issues: expect.any(Array) });
     });
@@ -71,8 +77,8 @@ describe("every route answers errors with a catalogued code", () => {
 
   each((r) => Boolean(r.body))("%s", (_name, route) => {
     it("415, 400 and 413 for a body of the wrong type, malformed, or too large", async () => {
-      const headers = await credentialsFor(route);
-      const path = pathOf(route);
+      const { vault, ...headers } = await credentialsFor(route);
+      const path = vault ? pathOf(route).replace("team_01jrx7m2k0000000000000000a", vault) : pathOf(route);
       const wrongType = await call(route.method, path, { headers: { ...headers, "content-type": "text/plain" }, body: "{}" });
       expect([wrongType.status, wrongType.json.code]).toEqual([415, "unsupported_media_type"]);
       const malformed = await call(route.method, path, { headers, body: "{" });

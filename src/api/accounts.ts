@@ -7,7 +7,9 @@ import { idParam, isoDate } from "./common";
 
 /** Schemas of the accounts API (seed 002: sign-up, sessions, teams, members, API keys) and of the operator API's shared shapes. */
 
-export const Team = z.object({ id: z.string(), name: z.string(), plan: z.enum(PLAN_NAMES), createdAt: isoDate }).meta({ id: "Team" });
+export const Team = z
+  .object({ id: z.string(), name: z.string(), plan: z.enum(PLAN_NAMES), slug: z.string().optional().describe("The team's vault slug (/v1/vaults/:vault)"), createdAt: isoDate })
+  .meta({ id: "Team" });
 
 export const ApiKey = z
   .object({
@@ -19,6 +21,8 @@ export const ApiKey = z
     createdAt: isoDate,
     lastUsedAt: isoDate.nullable().optional(),
     revokedAt: isoDate.nullable().optional(),
+    role: z.enum(["standard", "agent"]).optional().describe("agent: uses the proxy, lists KEYs and services, never reads a value"),
+    expiresAt: isoDate.nullable().optional().describe("When the key stops working (agent tokens); null: never"),
   })
   .meta({ id: "ApiKey" });
 
@@ -45,6 +49,7 @@ export const CreateKeyBody = z.strictObject({
     .max(20)
     .optional()
     .describe('Scope labels (e.g. ["payments"]) for named secrets with a scope'),
+  role: z.enum(["standard", "agent"]).optional().describe("agent: the key gets the agent scopes (proxy:use, vault:read, proposals:write) and can never read a value"),
 });
 
 export const User = z.object({ id: z.string(), email: z.string(), createdAt: isoDate }).meta({ id: "User" });

@@ -4,6 +4,7 @@ import { sha256Hex } from "../encoding";
 import type { Plan } from "../plans";
 import { parseScopes, type Scope } from "./scopes";
 import type { Env } from "../env";
+import type { ApiKeyRole } from "../context";
 import { gateFor } from "../gate/client";
 import type { RateLimitDecision } from "../ratelimit/sliding-window";
 import { API_KEY_PATTERN, DISPLAY_PREFIX_LENGTH, hasValidChecksum, newApiKeyString, teamIdOfKey } from "./key-format";
@@ -41,6 +42,7 @@ export interface AuthenticatedTeam {
 
 export interface ApiKeyAuth {
   apiKeyId: string;
+  role: ApiKeyRole;
   scopes: readonly Scope[];
   /** Scope labels (named secrets with labels are revealed only to keys carrying them). */
   labels: readonly string[];
@@ -79,6 +81,8 @@ export function extractApiKey(headers: Headers): string | undefined {
 
 interface KeyRow {
   key_id: string;
+  role: ApiKeyRole | null;
+  expires_at: string | null;
   scopes: string;
   labels: string;
   revoked_at: string | null;
@@ -92,6 +96,9 @@ interface KeyRow {
 /** What the team's gate caches about a key (this service looks it up in D1 on a miss). */
 export interface KeyRecord {
   apiKeyId: string;
+  /** Absent in records cached before roles existed: standard. */
+  role?: ApiKeyRole;
+  expiresAt: string | null;
   scopes: Scope[];
   labels: string[];
   revoked: boolean;
@@ -106,7 +113,7 @@ export async function loadKeyRecord(db: D1Database, keyHash: string): Promise<Ke
   apiKeyLookups.d1++;
   const row = await db
     .prepare(
-      `SELECT k.id AS key_id, k.scopes, k.labels, k.revoked_at, t.id AS team_id, t.name AS team_name, t.plan, t.key_salt, t.created_at AS team_created_at
+      `SELECT k.id AS key_id, k.role, k.expires_at, k.scopes, k.labels, k.revoked_at, t.id AS team_id, t.name AS team_name, t.plan, t.key_salt, t.created_at AS team_created_at
        FROM api_keys k JOIN teams t ON t.id = k.team_id WHERE k.key_hash = ?`,
     )
     .bind(keyHash)
@@ -114,6 +121,8 @@ export async function loadKeyRecord(db: D1Database, keyHash: string): Promise<Ke
   if (!row) return null;
   return {
     apiKeyId: row.key_id,
+    role: row.role ?? "standard",
+    expiresAt: row.expires_at,
     scopes: parseScopes(row.scopes),
     labels: parseLabels(row.labels),
     revoked: row.revoked_at !== null,
@@ -159,11 +168,15 @@ export async function authenticateKey(
   if (!admitted) throw new AppError("invalid_api_key");
   if (!checked) rememberLegacyKey(keyHash);
   const { record, decision, touch, gatewayVersion } = admitted;
-  return { auth: { apiKeyId: record.apiKeyId, scopes: record.scopes, labels: record.labels ?? [], team: record.team }, decision, touch, gatewayVersion };
+  // The gate refuses expired keys already; checked again here so no cache path can skip it.
+  if (record.expiresAt && Date.parse(record.expiresAt) <= Date.now()) throw new AppError("invalid_api_key");
+  return { auth: { apiKeyId: record.apiKeyId, role: record.role ?? "standard", scopes: record.scopes, labels: record.labels ?? [], team: record.team }, decision, touch, gatewayVersion };
 }
 
 export interface ApiKeyRow {
   id: string;
+  role?: ApiKeyRole | null;
+  expires_at?: string | null;
   team_id: string;
   name: string;
   prefix: string;
@@ -184,6 +197,8 @@ export function apiKeyView(row: ApiKeyRow) {
     createdAt: row.created_at,
     lastUsedAt: row.last_used_at,
     revokedAt: row.revoked_at,
+    role: row.role ?? "standard",
+    expiresAt: row.expires_at ?? null,
   };
 }
 

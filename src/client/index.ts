@@ -13,6 +13,21 @@ export type { WebhookSecret, Webhooks } from "./webhooks";
 export type { Provider, Providers } from "./providers";
 export type { SecretAction, SecretAssignment, SecretSummary, SecretUpsert, SecretValue, Secrets, UpsertSecretInput } from "./secrets";
 export type { CreateCredentialInput, Credential, CredentialListQuery, Credentials, RotateCredentialInput, RotatedCredential, UpdateCredentialInput } from "./credentials";
+export type {
+  CreatedAgentToken,
+  MintAgentTokenInput,
+  ProxyLogEntry,
+  ProxyLogList,
+  ProxyLogQuery,
+  Service,
+  ServiceInput,
+  UpdateVaultInput,
+  VaultCredential,
+  VaultCredentials,
+  VaultInfo,
+  Vaults,
+  VaultServices,
+} from "./vaults";
 export type { CreateLeaseInput, IssuedLease, Lease, LeaseListQuery, Leases, RenewLeaseInput } from "./leases";
 export type {
   AddedMember,

@@ -8,6 +8,7 @@ import { Secrets } from "./secrets";
 import { Tasks } from "./tasks";
 import { Tokens } from "./tokens";
 import { Webhooks } from "./webhooks";
+import { Vaults } from "./vaults";
 
 /**
  * The typed client: one property per resource, each a thin class over the shared transport.
@@ -25,6 +26,8 @@ export class Vault {
   readonly secrets: Secrets;
   readonly credentials: Credentials;
   readonly leases: Leases;
+  /** Seed 003: vaults, credentials by KEY, services, agent tokens, the proxy's log. */
+  readonly vaults: Vaults;
 
   constructor(private readonly options: VaultOptions) {
     const http = new Transport(options);
@@ -39,6 +42,7 @@ export class Vault {
     this.secrets = new Secrets(http);
     this.credentials = new Credentials(http);
     this.leases = new Leases(http);
+    this.vaults = new Vaults(http);
   }
 
   /**

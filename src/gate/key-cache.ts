@@ -7,6 +7,8 @@ import { SlidingWindowLog } from "../ratelimit/sliding-window";
  */
 export interface GateKey {
   revoked: boolean;
+  /** An agent token's end (ISO); null or absent: no expiry. Checked at every admission. */
+  expiresAt?: string | null;
   team: { id: string; plan: Plan };
 }
 

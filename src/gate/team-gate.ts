@@ -119,6 +119,8 @@ export class TeamGate extends DurableObject<Env> {
   private pass(record: GateKey | null, teamId: string, touch: () => boolean): Admitted | null {
     // The team named in the key must be the key's team (and this object's); nothing is counted otherwise.
     if (!record || record.revoked || record.team.id !== teamId) return null;
+    // An expired key (a short-lived agent token) is refused from its expiry on, cached or not.
+    if (record.expiresAt && Date.parse(record.expiresAt) <= Date.now()) return null;
     return { record, decision: this.requests.consume(PLANS[record.team.plan].rateLimitPerMinute), touch: touch(), gatewayVersion: this.gatewayVersion };
   }
 

@@ -9,6 +9,14 @@ import { buildContext } from "./authenticate";
 import { json, toErrorResponse } from "./errors";
 import { rateLimitHeaders } from "./rate-limit-headers";
 import type { AnyRoute } from "./route";
+import type { Context } from "../context";
+import { resolveVault } from "../teams/vaults";
+
+/** Whether this request to the route can answer a value (RouteSpec.reveals). */
+export function revealsValue(route: Pick<AnyRoute, "reveals">, url: URL): boolean {
+  if (route.reveals === true) return true;
+  return route.reveals !== undefined && url.searchParams.get(route.reveals.query) === "true";
+}
 
 /**
  * Builds the HTTP app from the route table: authentication (which builds the request's one
@@ -20,7 +28,7 @@ export function createApp(routes: AnyRoute[]) {
   const methodsByPath = new Map<string, string[]>();
   for (const route of routes) {
     // Fail closed: an API-key route without a declared scope is a bug, not an open door.
-    if (route.auth === "apiKey" && !route.scope) throw new Error(`route ${route.method} ${route.path} declares no scope`);
+    if ((route.auth === "apiKey" || route.auth === "vault") && !route.scope) throw new Error(`route ${route.method} ${route.path} declares no scope`);
     router[route.method.toLowerCase() as "get"](route.path, (request: IRequest, env: Env, exec: ExecutionContext, requestId: string) =>
       runRoute(route, request, env, exec, requestId),
     );
@@ -56,18 +64,25 @@ async function runRoute(route: AnyRoute, request: IRequest, env: Env, exec: Exec
   let response: Response;
   try {
     const built = await buildContext(route.auth, request as unknown as Request, env, exec, requestId);
-    const ctx = built.ctx;
+    let ctx: Context = built.ctx;
     decision = built.decision;
     if (decision && !decision.allowed) throw new AppError("rate_limited");
+    const url = new URL(request.url);
+    // An agent key never reaches a route that can answer a value, whatever its scopes say.
+    if (revealsValue(route, url) && ctx.actor.type === "api_key" && ctx.actor.role === "agent") throw new AppError("access_denied");
     if (route.scope && ctx.actor.type === "api_key" && !ctx.scopes.includes(route.scope)) {
       throw new AppError("insufficient_scope", `This API key lacks the scope ${route.scope}`, { requiredScope: route.scope });
     }
-    const url = new URL(request.url);
+    const params = route.params ? parseWith(route.params, { ...request.params }, "params") : undefined;
+    if (route.auth === "vault" && typeof (params as { vault?: unknown } | undefined)?.vault === "string") {
+      const vault = await resolveVault(ctx, (params as { vault: string }).vault, route.minRole ?? "member");
+      ctx = { ...ctx, team: vault.team, vaultRole: vault.role } as Context;
+    }
     const input = {
       ctx,
       request: request as unknown as Request,
       url,
-      params: route.params ? parseWith(route.params, { ...request.params }, "params") : undefined,
+      params,
       query: route.query ? parseWith(route.query, Object.fromEntries(url.searchParams), "query") : undefined,
       body: route.body ? await readJsonBody(request as unknown as Request, route.body, route.maxBodyBytes) : undefined,
       headers: route.headers ? parseWith(route.headers, Object.fromEntries(request.headers), "headers") : undefined,

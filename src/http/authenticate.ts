@@ -32,6 +32,12 @@ export async function buildContext(
       const user = await authenticateUser(env, request.headers);
       return { ctx: createContext({ ...base, actor: { type: "user", id: user.userId, email: user.email } }) };
     }
+    case "vault": {
+      // The caller only; the app resolves the vault from the path and checks it (teams/vaults.ts).
+      if (isApiKeyRequest(request)) return buildContext("apiKey", request, env, exec, requestId);
+      const user = await authenticateUser(env, request.headers);
+      return { ctx: createContext({ ...base, actor: { type: "user", id: user.userId, email: user.email } }) };
+    }
     case "apiKeyOrUser": {
       // An API key (by its prefix, or in X-API-Key) acts as itself; anything else must be a session.
       const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "")?.[1];
@@ -45,8 +51,16 @@ export async function buildContext(
       // One RPC to the team's gate: authentication and the rate limit together.
       const admitted = await authenticateApiKey(env, request.headers);
       if (admitted.touch) touchApiKey(env.DB, admitted.auth, exec);
-      const ctx = createContext({ ...base, actor: { type: "api_key", id: admitted.auth.apiKeyId }, team: admitted.auth.team, scopes: admitted.auth.scopes, keyLabels: admitted.auth.labels });
+      const ctx = createContext({ ...base, actor: { type: "api_key", id: admitted.auth.apiKeyId, role: admitted.auth.role }, team: admitted.auth.team, scopes: admitted.auth.scopes, keyLabels: admitted.auth.labels });
       return { ctx, decision: admitted.decision };
     }
   }
+}
+
+/** An API key (by its prefix, or in X-API-Key) rather than a session token. */
+function isApiKeyRequest(request: Request): boolean {
+  const bearer = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get("authorization") ?? "")?.[1];
+  if (request.headers.has("x-api-key") || bearer?.startsWith(API_KEY_PREFIX)) return true;
+  if (!bearer) throw new AppError("api_key_required", "API key or session token required");
+  return false;
 }

@@ -22,13 +22,12 @@ import {
   SignupResponse,
   TeamParams,
 } from "../api/accounts";
-import { DEFAULT_SCOPES } from "../auth/scopes";
 import { login, logout, signup } from "../auth/sessions";
 import { AppError } from "../errors";
 import { json } from "../http/errors";
 import { defineRoute } from "../http/route";
 import { acceptInvitation, addMember, cancelInvitation, changeRole, listMembers, myTeams, removeMember, requireRole, teamForMember } from "../teams/members";
-import { createApiKey, getApiKey, listApiKeys, revokeApiKey } from "../teams/teams";
+import { createApiKey, getApiKey, listApiKeys, revokeApiKey, scopesForRole } from "../teams/teams";
 
 export const accountRoutes = [
   defineRoute({
@@ -170,7 +169,8 @@ export const accountRoutes = [
     errors: ["access_denied", "insufficient_role", "not_found", "plan_limit_reached"],
     handler: async ({ ctx, params, body }) => {
       await requireRole(ctx, params.teamId, "admin");
-      return json(await createApiKey(ctx, params.teamId, body.name, body.scopes ?? DEFAULT_SCOPES, body.labels ?? []), 201);
+      const role = body.role ?? "standard";
+      return json(await createApiKey(ctx, params.teamId, body.name, scopesForRole(role, body.scopes), body.labels ?? [], { role }), 201);
     },
   }),
   defineRoute({

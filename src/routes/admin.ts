@@ -1,10 +1,9 @@
 import { CreateKeyBody } from "../api/accounts";
-import { DEFAULT_SCOPES } from "../auth/scopes";
 import { z } from "zod";
 import { json } from "../http/errors";
 import { defineRoute } from "../http/route";
 import { PLAN_NAMES } from "../plans";
-import { changePlan, createApiKey, createTeam, getTeam, listApiKeys, revokeApiKey, teamView } from "../teams/teams";
+import { changePlan, createApiKey, createTeam, getTeam, listApiKeys, revokeApiKey, scopesForRole, teamView } from "../teams/teams";
 import { reencryptBatch, vaultStatus } from "../vault/reencrypt";
 import { ApiKey, ApiKeyParams, Team, TeamParams } from "../api/accounts";
 
@@ -12,7 +11,7 @@ export const CreateTeamBody = z.strictObject({
   name: z.string().trim().min(1).max(100),
   plan: z.enum(PLAN_NAMES).default("free"),
 });
-export const CreateApiKeyBody = z.strictObject({ name: z.string().trim().min(1).max(100), scopes: CreateKeyBody.shape.scopes, labels: CreateKeyBody.shape.labels });
+export const CreateApiKeyBody = z.strictObject({ name: z.string().trim().min(1).max(100), scopes: CreateKeyBody.shape.scopes, labels: CreateKeyBody.shape.labels, role: CreateKeyBody.shape.role });
 export const ChangePlanBody = z.strictObject({ plan: z.enum(PLAN_NAMES) });
 export const ReencryptBody = z.strictObject({
   limit: z.number().int().min(1).max(500).default(100),
@@ -96,7 +95,10 @@ export const adminRoutes = [
     body: CreateApiKeyBody,
     responses: { 201: { description: "Key created", schema: CreatedApiKey } },
     errors: ["not_found", "plan_limit_reached"],
-    handler: async ({ ctx, params, body }) => json(await createApiKey(ctx, params.teamId, body.name, body.scopes ?? DEFAULT_SCOPES, body.labels ?? []), 201),
+    handler: async ({ ctx, params, body }) => {
+      const role = body.role ?? "standard";
+      return json(await createApiKey(ctx, params.teamId, body.name, scopesForRole(role, body.scopes), body.labels ?? [], { role }), 201);
+    },
   }),
   defineRoute({
     method: "POST",

@@ -41,6 +41,7 @@ export const secretRoutes = [
     summary: "Retrieve a secret's value at runtime (API keys need secrets:reveal and the secret's scope labels)",
     auth: "apiKeyOrUser",
     scope: "secrets:reveal",
+    reveals: true,
     headers: TeamHeader,
     params: NameParams,
     responses: { 200: { description: "The value", schema: SecretValue } },

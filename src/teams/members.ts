@@ -30,7 +30,7 @@ export async function requireRole(ctx: UserContext, teamId: string, atLeast: Rol
 
 export async function myTeams(ctx: UserContext) {
   const { results } = await ctx.env.DB
-    .prepare("SELECT t.id, t.name, t.plan, t.key_salt, t.created_at, m.role FROM memberships m JOIN teams t ON t.id = m.team_id WHERE m.user_id = ? ORDER BY t.id")
+    .prepare("SELECT t.id, t.name, t.plan, t.key_salt, t.created_at, t.slug, m.role FROM memberships m JOIN teams t ON t.id = m.team_id WHERE m.user_id = ? ORDER BY t.id")
     .bind(ctx.actor.id)
     .all<Parameters<typeof teamView>[0] & { role: Role }>();
   return results.map((r) => ({ ...teamView(r), role: r.role }));

@@ -1,3 +1,4 @@
+import { gatewayChanged } from "../gateway/cache";
 import { auditStatement } from "../audit/audit";
 import type { Context, IdentifiedContext } from "../context";
 import type { Env } from "../env";
@@ -71,12 +72,12 @@ export async function reencryptBatch(ctx: IdentifiedContext, limit: number, afte
   const active = keyring.activeVersion;
   const { results: rows } = await env.DB
     .prepare(
-      `SELECT t.id, t.team_id, tm.key_salt, t.ciphertext, t.iv, t.key_version, t.current_version AS version
+      `SELECT t.id, t.team_id, tm.key_salt, t.ciphertext, t.iv, t.key_version, t.current_version AS version, t.kind
        FROM tokens t JOIN teams tm ON tm.id = t.team_id
        WHERE t.revoked_at IS NULL AND t.key_version < ? AND t.id > ? ORDER BY t.id LIMIT ?`,
     )
     .bind(active, after, limit)
-    .all<StaleRow>();
+    .all<StaleRow & { kind: string }>();
   const statements: D1PreparedStatement[] = [];
   const failed: string[] = [];
   const at = new Date().toISOString();
@@ -102,6 +103,8 @@ export async function reencryptBatch(ctx: IdentifiedContext, limit: number, afte
   }
   const results = statements.length > 0 ? await env.DB.batch(statements) : [];
   const reencrypted = results.filter((r, i) => i % 2 === 0 && r.meta.changes > 0).length;
+  // The proxy may hold these vault KEYs' ciphertext: it must read the new one.
+  for (const teamId of new Set(rows.filter((r) => r.kind === "vault_key").map((r) => r.team_id))) await gatewayChanged(env, teamId);
   const webhookSecrets = after === "" ? await reencryptWebhookSecrets(env, active, limit, failed) : 0;
   const versions = after === "" ? await reencryptRotatedVersions(env, active, limit, failed) : 0;
   const remaining = await env.DB

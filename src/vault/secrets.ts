@@ -26,8 +26,17 @@ interface SecretRow {
   key_version: number;
 }
 
+/**
+ * Whose secrets a call acts on: the caller's (an API key's assigned app-level secrets, a user's
+ * own user-level ones), or, for a user managing the team's shared secrets in the portal, every
+ * app-level secret of the team. `app` by a user is for team admins: the caller checks the role
+ * (teams/members.ts requireRole) before calling, as the API's routes do for API keys.
+ */
+export type SecretOwner = "caller" | "app";
+
 /** The owner clause for the caller (alias `t`): its assigned app-level secrets, or the user's own. */
-function ownedBy(ctx: KeyOrUserContext): { sql: string; args: string[] } {
+function ownedBy(ctx: KeyOrUserContext, owner: SecretOwner = "caller"): { sql: string; args: string[] } {
+  if (owner === "app" && ctx.actor.type === "user") return { sql: "t.owner_type = 'app'", args: [] };
   return ctx.actor.type === "api_key"
     ? { sql: "t.owner_type = 'app' AND EXISTS (SELECT 1 FROM secret_assignments a WHERE a.token_id = t.id AND a.api_key_id = ?)", args: [ctx.actor.id] }
     : { sql: "t.owner_type = 'user' AND t.owner_user_id = ?", args: [ctx.actor.id] };
@@ -35,8 +44,8 @@ function ownedBy(ctx: KeyOrUserContext): { sql: string; args: string[] } {
 
 const COLUMNS = "t.id, t.name, t.owner_type, t.scope_labels, t.expires_at, t.created_at, t.current_version, t.ciphertext, t.iv, t.key_version";
 
-async function findOwned(ctx: KeyOrUserContext, name: string): Promise<SecretRow | null> {
-  const owner = ownedBy(ctx);
+async function findOwned(ctx: KeyOrUserContext, name: string, as: SecretOwner = "caller"): Promise<SecretRow | null> {
+  const owner = ownedBy(ctx, as);
   return ctx.env.DB
     .prepare(`SELECT ${COLUMNS} FROM tokens t WHERE t.team_id = ? AND t.kind = 'secret' AND t.revoked_at IS NULL AND t.name = ? AND ${owner.sql}`)
     .bind(ctx.team.id, name, ...owner.args)
@@ -59,13 +68,13 @@ export interface SecretInput {
  * expiry replaced by the request's. An app-level name held by a secret this key is not
  * assigned to is refused (409), never overwritten.
  */
-export async function upsertSecret(ctx: KeyOrUserContext, input: SecretInput): Promise<{ action: "created" | "updated"; id: string }> {
+export async function upsertSecret(ctx: KeyOrUserContext, input: SecretInput, as: SecretOwner = "caller"): Promise<{ action: "created" | "updated"; id: string }> {
   const { env, team } = ctx;
   const labels = JSON.stringify([...new Set(input.scope ?? [])]);
   const expiresAt = input.expiresAt ? new Date(input.expiresAt).toISOString() : null;
   const allowedHosts = input.allowedHosts ? JSON.stringify(input.allowedHosts) : null;
   for (let attempt = 0; attempt < 3; attempt++) {
-    const existing = await findOwned(ctx, input.name);
+    const existing = await findOwned(ctx, input.name, as);
     if (existing) {
       const written = await writeNewVersion(ctx, {
         tokenId: existing.id,
@@ -83,6 +92,9 @@ export async function upsertSecret(ctx: KeyOrUserContext, input: SecretInput): P
     const sealed = await sealSecret(keyring, teamKeyMaterial(team), versionLabel(id, 1), input.value);
     const at = new Date().toISOString();
     const isKey = ctx.actor.type === "api_key";
+    // App-level: made by a key (assigned to it), or by a team admin for the team's keys (assigned later).
+    const isApp = isKey || as === "app";
+    const ownerUserId = isApp ? null : ctx.actor.id;
     try {
       await env.DB.batch([
         env.DB
@@ -90,7 +102,7 @@ export async function upsertSecret(ctx: KeyOrUserContext, input: SecretInput): P
             `INSERT INTO tokens (id, team_id, name, ciphertext, iv, key_version, created_at, kind, type, owner_type, owner_user_id, created_by_key_id, scope_labels, expires_at, allowed_hosts)
              VALUES (?, ?, ?, ?, ?, ?, ?, 'secret', 'static', ?, ?, ?, ?, ?, ?)`,
           )
-          .bind(id, team.id, input.name, sealed.ciphertext, sealed.iv, sealed.keyVersion, at, isKey ? "app" : "user", isKey ? null : ctx.actor.id, isKey ? ctx.actor.id : null, labels, expiresAt, allowedHosts),
+          .bind(id, team.id, input.name, sealed.ciphertext, sealed.iv, sealed.keyVersion, at, isApp ? "app" : "user", ownerUserId, isKey ? ctx.actor.id : null, labels, expiresAt, allowedHosts),
         ...(isKey ? [env.DB.prepare("INSERT INTO secret_assignments (token_id, api_key_id, team_id, created_at) VALUES (?, ?, ?, ?)").bind(id, ctx.actor.id, team.id, at)] : []),
         auditStatement(env.DB, {
           teamId: team.id,
@@ -99,7 +111,7 @@ export async function upsertSecret(ctx: KeyOrUserContext, input: SecretInput): P
           targetType: "secret",
           targetId: id,
           requestId: ctx.requestId,
-          metadata: { name: input.name, owner: isKey ? "app" : "user", scope: labels, expiresAt },
+          metadata: { name: input.name, owner: isApp ? "app" : "user", scope: labels, expiresAt },
         }, at),
       ]);
       return { action: "created", id };
@@ -107,7 +119,7 @@ export async function upsertSecret(ctx: KeyOrUserContext, input: SecretInput): P
       if (!/UNIQUE/i.test(String(error))) throw error;
       // The name exists: either a concurrent create (loop and update it) or a secret of the
       // team this key is not assigned to.
-      if (isKey && !(await findOwned(ctx, input.name))) {
+      if (isKey && !(await findOwned(ctx, input.name, as))) {
         throw new AppError("name_taken", "A secret with this name exists and is not assigned to this API key");
       }
     }
@@ -173,9 +185,9 @@ export async function listSecrets(ctx: KeyOrUserContext) {
 }
 
 /** Deletes for good: the row and every version lose their ciphertext in one batch. */
-export async function deleteSecret(ctx: KeyOrUserContext, name: string) {
+export async function deleteSecret(ctx: KeyOrUserContext, name: string, as: SecretOwner = "caller") {
   const { env, team } = ctx;
-  const row = await findOwned(ctx, name);
+  const row = await findOwned(ctx, name, as);
   if (!row) throw notFound();
   const at = new Date().toISOString();
   await env.DB.batch([
@@ -187,9 +199,9 @@ export async function deleteSecret(ctx: KeyOrUserContext, name: string) {
 }
 
 /** Grants another API key of the team read access to an app-level secret this key holds. */
-export async function assignSecret(ctx: KeyOrUserContext & TeamContext, name: string, apiKeyId: string, assign: boolean) {
+export async function assignSecret(ctx: KeyOrUserContext & TeamContext, name: string, apiKeyId: string, assign: boolean, as: SecretOwner = "caller") {
   const { env, team } = ctx;
-  const row = await findOwned(ctx, name);
+  const row = await findOwned(ctx, name, as);
   if (!row) throw notFound();
   const key = await env.DB.prepare("SELECT id FROM api_keys WHERE id = ? AND team_id = ? AND revoked_at IS NULL").bind(apiKeyId, team.id).first<{ id: string }>();
   if (!key) throw new AppError("not_found", "API key not found");

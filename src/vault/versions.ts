@@ -26,13 +26,25 @@ export interface RotateInput {
 
 /** Returns false when another writer changed the version first (nothing was written). */
 export async function writeNewVersion(ctx: TeamContext, input: RotateInput): Promise<boolean> {
+  const [moved] = await ctx.env.DB.batch(await newVersionStatements(ctx, input, new Date().toISOString()));
+  if (!moved?.meta.changes) return false;
+  await retireIdleVersions(ctx, input.tokenId);
+  return true;
+}
+
+/**
+ * The three statements of a new version (move the current one to credential_versions, seal the
+ * new value on the row, audit), for a caller that writes several in one batch (vault KEYs set
+ * at once). The first statement changes no row when another writer got there first; the caller
+ * then retires idle versions (`retireIdleVersions`) after its batch.
+ */
+export async function newVersionStatements(ctx: TeamContext, input: RotateInput, at: string): Promise<D1PreparedStatement[]> {
   const { env, team } = ctx;
   const keyring = await getKeyring(env);
   const next = input.fromVersion + 1;
   const sealed = await sealSecret(keyring, teamKeyMaterial(team), versionLabel(input.tokenId, next), input.value);
-  const at = new Date().toISOString();
   const extra = Object.entries(input.set ?? {});
-  const [moved] = await env.DB.batch([
+  return [
     env.DB
       .prepare(
         `INSERT INTO credential_versions (token_id, version, team_id, ciphertext, iv, key_version, state, grace_until, created_at, rotated_at)
@@ -55,10 +67,7 @@ export async function writeNewVersion(ctx: TeamContext, input: RotateInput): Pro
       requestId: ctx.requestId,
       metadata: { ...input.audit.metadata, version: next, previousVersion: input.fromVersion, ...(input.graceUntil ? { graceUntil: input.graceUntil } : {}) },
     }, at, { onlyIfChanged: true }),
-  ]);
-  if (!moved?.meta.changes) return false;
-  await retireIdleVersions(ctx, input.tokenId);
-  return true;
+  ];
 }
 
 /** The condition under which a rotated version `v` is retired (two parameters: now, now). */

@@ -11,7 +11,7 @@ import { TEST_ADMIN_TOKEN } from "./constants";
  * suite (test/adversarial.integration.test.ts), so a new kind of id cannot go unfuzzed.
  */
 export const ID_PROVIDERS: Record<Operation["auth"], readonly string[]> = {
-  apiKey: ["tok", "task", "key", "lease", "secrets.name", "credentials.name"],
+  apiKey: ["tok", "task", "key", "lease", "secrets.name", "credentials.name", "vaults.vault", "credentials.key", "services.name"],
   user: ["team", "usr", "inv", "key"],
   admin: ["team", "key"],
   none: [],
@@ -47,14 +47,29 @@ export async function apiKeyFixture(): Promise<Fixture> {
   const credentialName = mark("cred");
   const credential = await call("POST", "/v1/credentials", { key, body: { name: credentialName, type: "api-key", value: `value-${credentialName}`, policy: { maxLeases: 50 } } });
   const lease = await call("POST", "/v1/leases", { key, body: { credentialName, ttl: "1h", identity: { type: "agent", name: "fuzz" } } });
+  const vaultKey = mark("KEY").toUpperCase().replace(/-/g, "_");
+  const vaultCredential = await call("POST", `/v1/vaults/${team.team.id}/credentials`, { key, body: { credentials: { [vaultKey]: `value-${vaultKey}` } } });
+  const serviceName = mark("svc");
+  const service = await call("POST", `/v1/vaults/${team.team.id}/services`, { key, body: { name: serviceName, host: "api.example.com", auth: { type: "bearer", token: vaultKey } } });
+  if (vaultCredential.status !== 200 || service.status !== 200) throw new Error(`vault fixture: ${vaultCredential.status} ${service.status} ${service.text}`);
   for (const [what, res] of [["task", task], ["secret", secret], ["credential", credential], ["lease", lease]] as const) {
     if (res.status !== 201) throw new Error(`${what} fixture: ${res.status} ${res.text}`);
   }
   return {
     auth: { authorization: `Bearer ${key}` },
-    ids: { tok, task: task.json.task.id, key: created.json.apiKey.id, lease: lease.json.lease.id, "secrets.name": secretName, "credentials.name": credentialName },
+    ids: {
+      tok,
+      task: task.json.task.id,
+      key: created.json.apiKey.id,
+      lease: lease.json.lease.id,
+      "secrets.name": secretName,
+      "credentials.name": credentialName,
+      "vaults.vault": team.team.id,
+      "credentials.key": vaultKey,
+      "services.name": serviceName,
+    },
     teams: [team.team.id],
-    marks: [tokenName, targetUrl, team.team.id, secretName, credentialName],
+    marks: [tokenName, targetUrl, team.team.id, secretName, credentialName, vaultKey, serviceName],
   };
 }
 

@@ -11,6 +11,8 @@ export function samplePath(route: AnyRoute): string {
     .replace(":invitationId", "inv_01jrx7m2k0000000000000000a")
     .replace(":leaseId", "lease_01jrx7m2k0000000000000000a")
     .replace(":apiKeyId", "key_01jrx7m2k0000000000000000a")
+    .replace(":vault", "team_01jrx7m2k0000000000000000a")
+    .replace(":key", "SAMPLE_KEY")
     .replace(":name", "sample-name");
 }
 

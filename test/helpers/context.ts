@@ -14,7 +14,7 @@ export async function teamOf(teamId: string): Promise<{ id: string; keySalt: str
 
 /** The context of a request made with the team's first API key (optionally under another Env). */
 export async function apiKeyContext(team: CreatedTeam, worker: Env = env, requestId = "req_test"): Promise<ApiKeyContext> {
-  return createContext({ requestId, env: worker, actor: { type: "api_key" as const, id: team.apiKey.id }, team: await teamOf(team.team.id), scopes: ALL_SCOPES });
+  return createContext({ requestId, env: worker, actor: { type: "api_key" as const, id: team.apiKey.id, role: "standard" as const }, team: await teamOf(team.team.id), scopes: ALL_SCOPES });
 }
 
 /** The context of a task's step, as the queue consumer builds it. */
