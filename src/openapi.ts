@@ -214,7 +214,7 @@ export function buildOpenApi(routes: AnyRoute[]) {
  * refusals, each under its status. (credential_not_found is answered with 502 there when a KEY a
  * service names is gone; the catalog lists it under 400, where service writes answer it.)
  */
-const PROXY_ERRORS: ErrorCode[] = ["validation_failed", "url_not_allowed", "credential_host_not_allowed", "insufficient_scope", "no_matching_service", "service_disabled", "proxy_auth_required", "rate_limited", "internal_error", "credential_expired", "upstream_error", "not_configured"];
+const PROXY_ERRORS: ErrorCode[] = ["validation_failed", "url_not_allowed", "credential_host_not_allowed", "insufficient_scope", "no_matching_service", "service_disabled", "proxy_auth_required", "rate_limited", "internal_error", "credential_expired", "oauth_not_connected", "oauth_refresh_failed", "upstream_error", "not_configured"];
 
 function proxyDescription() {
   const byStatus = new Map<number, ErrorCode[]>();

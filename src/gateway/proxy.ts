@@ -12,6 +12,7 @@ import { allowLoopbackTargets, checkOutboundUrl } from "../outbound/url-policy";
 import type { RateLimitDecision } from "../ratelimit/sliding-window";
 import { urlAllowedFor } from "../vault/hosts";
 import { findAgentKey } from "./agent-key";
+import type { AuditBy } from "../oauth/store";
 import { gatewaySnapshot, type GatewaySnapshot } from "./cache";
 import { credentialValue } from "./credential-value";
 import { authHeaders, downstreamHeaders, inject, upstreamHeaders } from "./headers";
@@ -112,10 +113,12 @@ async function forward(request: Request, env: Env, exec: ExecutionContext, excha
 
   // 3. What to inject.
   const outbound = upstreamHeaders(request.headers, agentKey);
+  const by = { actor: { type: "api_key" as const, id: auth.apiKeyId, role: auth.role }, requestId: exchange.requestId };
+  let values: Map<string, string> | undefined;
   if (rule) {
     exchange.service = rule.name;
     if (!rule.enabled) throw new AppError("service_disabled", `The service ${rule.name} is disabled`, { service: rule.name });
-    const values = await credentialValues(env, auth.team, snapshot, rule, target, exchange);
+    values = await credentialValues(env, auth.team, snapshot, rule, target, exchange, by);
     inject(outbound, authHeaders(rule.auth, values));
   } else if (snapshot.unmatchedPolicy !== "passthrough") {
     throw new AppError("no_matching_service", `No service matches ${target.host}`, {
@@ -125,18 +128,31 @@ async function forward(request: Request, env: Env, exec: ExecutionContext, excha
   }
 
   // 4. The exchange, streamed both ways; a redirect goes back to the client.
-  let upstream: Response;
-  try {
-    upstream = await fetch(target.href, {
-      method: request.method,
-      headers: outbound,
-      body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
-      redirect: "manual",
-    });
-  } catch (error) {
-    const raw = error instanceof Error ? error.message : String(error);
-    const why = describeNetworkFailure(await classifyNetworkError(raw, target), target, raw);
-    throw new AppError("upstream_error", `The upstream could not be reached: ${why}`, { host: target.host });
+  const send = async (): Promise<Response> => {
+    try {
+      return await fetch(target.href, {
+        method: request.method,
+        headers: outbound,
+        body: request.method === "GET" || request.method === "HEAD" ? null : request.body,
+        redirect: "manual",
+      });
+    } catch (error) {
+      const raw = error instanceof Error ? error.message : String(error);
+      const why = describeNetworkFailure(await classifyNetworkError(raw, target), target, raw);
+      throw new AppError("upstream_error", `The upstream could not be reached: ${why}`, { host: target.host });
+    }
+  };
+  let upstream = await send();
+  // An OAuth access token refused (401) to a request safe to repeat: one forced refresh, one retry.
+  const oauthKeys = rule && values ? [...values.keys()].filter((key) => snapshot.credentials.get(key)?.type === "oauth") : [];
+  if (upstream.status === 401 && (request.method === "GET" || request.method === "HEAD") && rule && values && oauthKeys.length > 0) {
+    await upstream.body?.cancel();
+    for (const key of oauthKeys) {
+      const credential = snapshot.credentials.get(key)!;
+      values.set(key, await credentialValue(env, auth.team, credential, Date.now(), { by, rejectedToken: values.get(key)! }));
+    }
+    inject(outbound, authHeaders(rule.auth, values));
+    upstream = await send();
   }
   const headers = downstreamHeaders(upstream.headers);
   return new Response(upstream.body, { status: upstream.status, statusText: upstream.statusText, headers });
@@ -186,7 +202,7 @@ function targetUrl(authority: string, path: string, search: string, loopback: bo
 }
 
 /** The values of the KEYs the service names, each checked against the store's rules. */
-async function credentialValues(env: Env, team: ContextTeam, snapshot: GatewaySnapshot, rule: ServiceRule, target: URL, exchange: Exchange): Promise<Map<string, string>> {
+async function credentialValues(env: Env, team: ContextTeam, snapshot: GatewaySnapshot, rule: ServiceRule, target: URL, exchange: Exchange, by: AuditBy): Promise<Map<string, string>> {
   const values = new Map<string, string>();
   const keys = referencedKeys(rule.auth);
   exchange.keys = keys;
@@ -198,7 +214,7 @@ async function credentialValues(env: Env, team: ContextTeam, snapshot: GatewaySn
     if (!urlAllowedFor(target.href, credential.allowedHosts)) {
       throw new AppError("credential_host_not_allowed", `The credential ${key} is not allowed for ${target.host}`, { key, host: target.hostname });
     }
-    values.set(key, await credentialValue(env, team, credential));
+    values.set(key, await credentialValue(env, team, credential, Date.now(), { by }));
   }
   return values;
 }
