@@ -14,3 +14,14 @@ export class UsageError extends Error {
 export const EXIT_OK = 0;
 export const EXIT_API = 1;
 export const EXIT_USAGE = 2;
+
+/** `run`: the child's exit code, passed through as the CLI's own (not an error of ours). */
+export class ChildExit extends Error {
+  constructor(readonly code: number) {
+    super(`exit ${code}`);
+    this.name = "ChildExit";
+  }
+}
+
+/** `run`: the command could not be started (not found, not executable), as shells answer. */
+export const EXIT_NOT_RUN = 127;

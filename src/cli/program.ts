@@ -5,12 +5,13 @@ import { registerAudit } from "./commands/audit";
 import { registerCredentials } from "./commands/credentials";
 import { registerKeys } from "./commands/keys";
 import { registerLeases } from "./commands/leases";
+import { registerRun } from "./commands/run";
 import { registerSecrets } from "./commands/secrets";
 import { registerTasks } from "./commands/tasks";
 import { registerTokens } from "./commands/tokens";
 import { registerVault } from "./commands/vault";
 import { Ctx, type GlobalOptions } from "./context";
-import { EXIT_API, EXIT_OK, EXIT_USAGE, UsageError } from "./errors";
+import { ChildExit, EXIT_API, EXIT_OK, EXIT_USAGE, UsageError } from "./errors";
 import { paint, useColour, type Io } from "./io";
 
 export const VERSION = "0.1.0";
@@ -70,6 +71,7 @@ Example:
   registerTasks(program, io);
   registerAudit(program, io);
   registerKeys(program, io);
+  registerRun(program, io);
   return program;
 }
 
@@ -81,6 +83,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
     await program.parseAsync(argv, { from: "user" });
     return EXIT_OK;
   } catch (error) {
+    if (error instanceof ChildExit) return error.code;
     if (error instanceof CommanderError) {
       // Help and version end here too, with code 0; commander has printed its message.
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
