@@ -112,6 +112,23 @@ export const AgentToken = z
   .meta({ id: "AgentToken" });
 export const CreatedAgentToken = z.object({ apiKey: AgentToken, key: z.string().describe("The agent's key, shown only this once"), expiresAt: isoDate });
 
+// --- CLI keys: a signed-in person's short-lived key for the API-key routes ---
+export const CliKeyBody = z.strictObject({
+  ttl: Ttl.optional().describe('Lifetime: seconds, or "5m", "1h"; 5 minutes (the default) to 1 hour'),
+});
+export const CliKey = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    prefix: z.string(),
+    role: z.literal("standard"),
+    scopes: z.array(z.string()).describe("The caller's role's: members read (tokens, tasks, audit, secrets, vault); admins and owners get the default scopes; never secrets:reveal"),
+    createdAt: isoDate,
+    expiresAt: isoDate,
+  })
+  .meta({ id: "CliKey" });
+export const CreatedCliKey = z.object({ apiKey: CliKey, key: z.string().describe("The key, shown only this once"), expiresAt: isoDate });
+
 // --- the proxy's request log ---
 export const LogQuery = PageQuery.extend({
   service: z.string().max(64).optional(),

@@ -44,6 +44,7 @@ export const AUDIT_ACTIONS = [
   "service.updated",
   "service.deleted",
   "agent_token.created",
+  "cli_key.created",
   "tasks.purged",
   "audit.purged",
 ] as const;

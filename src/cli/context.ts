@@ -34,6 +34,7 @@ export class Ctx {
   readonly session: Session | undefined;
   private readonly apiKey: string | undefined;
   private readonly apiUrl: string | undefined;
+  private cliKey: Promise<Vault> | undefined;
 
   constructor(
     readonly io: Io,
@@ -55,13 +56,23 @@ export class Ctx {
     return this.agentMode ? this.apiUrl : (this.session?.url ?? this.apiUrl);
   }
 
-  /** For the /v1 routes that take an API key (tokens, tasks, credentials, leases, audit). */
-  keyClient(command: string): Vault {
+  /**
+   * For the /v1 routes that take an API key (tokens, tasks, credentials, leases, audit): the
+   * agent-mode key, or, for a signed-in person, a CLI key minted for the chosen vault
+   * (POST /v1/vaults/:vault/cli-keys: 5 minutes, the scopes of their role). That key lives in
+   * this process's memory only, never in the config file, and is minted once per invocation.
+   * `lifetimeSeconds`: how long the command may need it (a `--wait`), within the route's 5-60 minutes.
+   */
+  async keyClient(lifetimeSeconds = 0): Promise<Vault> {
     if (this.apiKey) return new Vault({ baseUrl: this.requireApiUrl(), apiKey: this.apiKey });
-    if (this.session) {
-      throw new UsageError(`\`${command}\` needs an API key: set TOKEN_VAULT_URL and TOKEN_VAULT_TOKEN (create a key with \`token-vault key create --name cli\`)`);
-    }
-    throw notSignedIn();
+    const session = this.session;
+    if (!session) throw notSignedIn();
+    this.cliKey ??= (async () => {
+      const vault = await this.vaultName();
+      const minted = await new Vault({ baseUrl: session.url, sessionToken: session.token }).vaults.mintCliKey(vault, lifetimeSeconds > 300 ? { ttl: Math.min(lifetimeSeconds, 3600) } : {});
+      return new Vault({ baseUrl: session.url, apiKey: minted.key });
+    })();
+    return this.cliKey;
   }
 
   /** For the routes of a signed-in person (teams, API keys). */

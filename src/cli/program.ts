@@ -93,7 +93,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
       return EXIT_USAGE;
     }
     if (error instanceof VaultError) {
-      io.stderr.write(`${formatVaultError(error, red, new Ctx(io, {}).url)}\n`);
+      const ctx = new Ctx(io, {});
+      io.stderr.write(`${formatVaultError(error, red, ctx.url)}\n`);
+      if (error.code === "insufficient_scope" && !ctx.agentMode && ctx.session) {
+        // A person's key-only commands run with a short-lived CLI key of their role's scopes.
+        io.stderr.write("  signed in as a person, these commands use a short-lived key with your role's scopes (never secrets:reveal); for more, use an API key (TOKEN_VAULT_TOKEN)\n");
+      }
       return EXIT_API;
     }
     // Anything else is a bug of ours: one line, no stack (TOKEN_VAULT_DEBUG=1 shows it).

@@ -16,7 +16,9 @@ export type { CreateCredentialInput, Credential, CredentialListQuery, Credential
 export type { ConnectedOAuth, ConnectOAuthInput, OAuth, OAuthStatus, PasteOAuthInput } from "./oauth";
 export type {
   CreatedAgentToken,
+  CreatedCliKey,
   MintAgentTokenInput,
+  MintCliKeyInput,
   ProxyLogEntry,
   ProxyLogList,
   ProxyLogQuery,

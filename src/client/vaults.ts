@@ -1,7 +1,9 @@
 import type { z } from "zod";
 import type {
   AgentTokenBody,
+  CliKeyBody,
   CreatedAgentToken as CreatedAgentTokenSchema,
+  CreatedCliKey as CreatedCliKeySchema,
   LogQuery,
   PatchVaultBody,
   ProxyLogEntry as ProxyLogEntrySchema,
@@ -20,6 +22,8 @@ export type ServiceInput = z.input<typeof ServiceBody>;
 export type Service = z.output<typeof ServiceSchema>;
 export type MintAgentTokenInput = z.input<typeof AgentTokenBody>;
 export type CreatedAgentToken = z.output<typeof CreatedAgentTokenSchema>;
+export type MintCliKeyInput = z.input<typeof CliKeyBody>;
+export type CreatedCliKey = z.output<typeof CreatedCliKeySchema>;
 export type ProxyLogEntry = z.output<typeof ProxyLogEntrySchema>;
 export type ProxyLogList = z.output<typeof ProxyLogListSchema>;
 export type ProxyLogQuery = Pick<z.input<typeof LogQuery>, "service" | "cursor"> & { status?: number; limit?: number; offset?: number };
@@ -56,6 +60,14 @@ export class Vaults {
   /** A short-lived agent key for the vault (ttl: seconds or "5m".."7d"); the key is returned only here. */
   async mintAgentToken(vault: string, input: MintAgentTokenInput): Promise<CreatedAgentToken> {
     return (await this.http.request<CreatedAgentToken>("POST", `${base(vault)}/agent-tokens`, { auth: "apiKeyOrSession", body: input })).data;
+  }
+
+  /**
+   * A signed-in person's short-lived standard key (ttl 5 minutes by default, 1 hour at most) for
+   * the routes that take only API keys, with the scopes of their role; user sessions only.
+   */
+  async mintCliKey(vault: string, input: MintCliKeyInput = {}): Promise<CreatedCliKey> {
+    return (await this.http.request<CreatedCliKey>("POST", `${base(vault)}/cli-keys`, { auth: "session", body: input })).data;
   }
 
   /** The proxy's request log (metadata only), newest first. */

@@ -1,5 +1,7 @@
 import {
   AgentTokenBody,
+  CliKeyBody,
+  CreatedCliKey,
   CreatedAgentToken,
   KeyParams,
   LogQuery,
@@ -26,6 +28,7 @@ import { listProxyLog } from "../gateway/logs";
 import { deleteService, listServices, replaceServices, upsertService } from "../gateway/services";
 import { json } from "../http/errors";
 import { defineRoute } from "../http/route";
+import { mintCliKey } from "../teams/cli-keys";
 import { getVault, listVaults, updateVault } from "../teams/vaults";
 import { deleteVaultKey, listVaultKeys, revealVaultKey, setVaultKeys } from "../views/vault-keys";
 
@@ -191,6 +194,19 @@ export const vaultRoutes = [
     responses: { 201: { description: "Minted", schema: CreatedAgentToken } },
     errors: ["plan_limit_reached"],
     handler: async ({ ctx, body }) => json(await mintAgentToken(ctx, body), 201),
+  }),
+  defineRoute({
+    method: "POST",
+    path: "/v1/vaults/:vault/cli-keys",
+    tag: "Vaults",
+    summary: "A signed-in person's short-lived key (5 minutes by default, 1 hour at most) for the API-key routes, with their role's scopes (user sessions only; never secrets:reveal)",
+    auth: "vault",
+    scope: "vault:write",
+    params: VaultParams,
+    body: CliKeyBody,
+    responses: { 201: { description: "Minted", schema: CreatedCliKey } },
+    errors: ["plan_limit_reached", "access_denied"],
+    handler: async ({ ctx, body }) => json(await mintCliKey(ctx, body), 201),
   }),
   defineRoute({
     method: "GET",

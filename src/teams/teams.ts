@@ -110,7 +110,7 @@ export function scopesForRole(role: ApiKeyRole, asked: readonly Scope[] | undefi
   return asked ?? AGENT_SCOPES;
 }
 
-/** Unexpired agent tokens a team may hold at once, whatever its plan. */
+/** Unexpired agent tokens a team may hold at once, whatever its plan; the same bound for unexpired CLI keys. */
 export const MAX_ACTIVE_AGENT_TOKENS = 100;
 
 export async function createApiKey(
@@ -119,18 +119,19 @@ export async function createApiKey(
   name: string,
   scopes: readonly Scope[] = DEFAULT_SCOPES,
   labels: readonly string[] = [],
-  options: { role?: ApiKeyRole; expiresAt?: string | null; audit?: { action: "apikey.created" | "agent_token.created" } } = {},
+  options: { role?: ApiKeyRole; expiresAt?: string | null; audit?: { action: "apikey.created" | "agent_token.created" | "cli_key.created" } } = {},
 ) {
   const role = options.role ?? "standard";
   const expiresAt = options.expiresAt ?? null;
   const db = ctx.env.DB;
   const createdBy = ctx.actor.type === "user" ? ctx.actor.id : null;
   const team = await getTeam(ctx, teamId);
-  // Short-lived agent tokens are not the plan's API keys (a Free team's one key would leave no
-  // room for them); they have their own bound, so minting them cannot grow without end.
-  const agentToken = role === "agent" && expiresAt !== null;
-  const max = agentToken ? MAX_ACTIVE_AGENT_TOKENS : PLANS[team.plan].maxApiKeys;
-  const counted = agentToken ? "role = 'agent' AND expires_at IS NOT NULL" : "NOT (role = 'agent' AND expires_at IS NOT NULL)";
+  // Short-lived keys (agent tokens; a signed-in person's CLI keys, the only standard keys with an
+  // expiry) are not the plan's API keys (a Free team's one key would leave no room for them);
+  // each role's expiring keys have their own bound, so minting them cannot grow without end.
+  const shortLived = expiresAt !== null;
+  const max = shortLived ? MAX_ACTIVE_AGENT_TOKENS : PLANS[team.plan].maxApiKeys;
+  const counted = shortLived ? `role = '${role === "agent" ? "agent" : "standard"}' AND expires_at IS NOT NULL` : "expires_at IS NULL";
   const apiKey = await generateApiKey(ctx.env, teamId);
   const at = new Date().toISOString();
   const [insert] = await db.batch([
@@ -150,7 +151,7 @@ export async function createApiKey(
       metadata: { name, scopes: scopes.join(" "), labels: labels.join(" "), role, ...(expiresAt ? { expiresAt } : {}) },
     }, at, { onlyIfChanged: true }),
   ]);
-  if (!insert?.meta.changes) throw new PlanLimitError(agentToken ? "active agent tokens" : "API keys", max, team.plan);
+  if (!insert?.meta.changes) throw new PlanLimitError(shortLived ? (role === "agent" ? "active agent tokens" : "active CLI keys") : "API keys", max, team.plan);
   return { apiKey: { id: apiKey.id, name, prefix: apiKey.prefix, scopes: [...scopes], labels: [...labels], createdAt: at, lastUsedAt: null, revokedAt: null, role, expiresAt }, key: apiKey.key };
 }
 

@@ -15,7 +15,7 @@ export function registerAudit(program: Command, io: Io): void {
       .option("--limit <n>", "at most this many (1-100)", intOption, 50)
       .action(
         action(io, async (ctx, opts: { action?: string; target?: string; limit: number }) => {
-          const page = await ctx.keyClient("audit").audit.list({ action: opts.action, targetId: opts.target, limit: opts.limit } as AuditListQuery);
+          const page = await (await ctx.keyClient()).audit.list({ action: opts.action, targetId: opts.target, limit: opts.limit } as AuditListQuery);
           ctx.out.result(page, () =>
             ctx.out.table<AuditEntry>(page.entries, [
               { header: "TIME", value: (e) => e.createdAt },

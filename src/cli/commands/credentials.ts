@@ -41,7 +41,7 @@ export function registerCredentials(program: Command, io: Io): void {
             name: string,
             opts: { value?: string; type: string; metadata?: string[]; defaultTtl?: string; maxTtl?: string; maxLeases?: number; allowedHost?: string[] },
           ) => {
-            const client = ctx.keyClient("credential create");
+            const client = await ctx.keyClient();
             const value = await valueOption(opts.value, ctx.input, io, "the credential's value");
             const policy = opts.defaultTtl || opts.maxTtl || opts.maxLeases ? { defaultLeaseTTL: opts.defaultTtl, maxLeaseTTL: opts.maxTtl, maxLeases: opts.maxLeases } : undefined;
             const created = await client.credentials.create({
@@ -69,7 +69,7 @@ export function registerCredentials(program: Command, io: Io): void {
       .option("--grace-period <ttl>", 'retire the previous version at the latest this long from now ("1h")')
       .action(
         action(io, async (ctx, name: string, opts: { value?: string; gracePeriod?: string }) => {
-          const client = ctx.keyClient("credential rotate");
+          const client = await ctx.keyClient();
           const newValue = await valueOption(opts.value, ctx.input, io, "the new value");
           const rotated = await client.credentials.rotate({ name, newValue, gracePeriod: opts.gracePeriod });
           ctx.out.result(rotated, () =>
@@ -90,7 +90,7 @@ export function registerCredentials(program: Command, io: Io): void {
       .option("--rotation-due", "only those due for rotation (metadata.rotateEvery)")
       .action(
         action(io, async (ctx, opts: { service?: string; environment?: string; type?: string; rotationDue?: boolean }) => {
-          const credentials = await ctx.keyClient("credential list").credentials.list(opts);
+          const credentials = await (await ctx.keyClient()).credentials.list(opts);
           ctx.out.result({ credentials }, () => ctx.out.table(credentials, columns));
         }),
       ),

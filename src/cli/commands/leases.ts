@@ -33,7 +33,7 @@ export function registerLeases(program: Command, io: Io): void {
       .option("--reveal", "print the value: alone on stdout, or as `value` with --json")
       .action(
         action(io, async (ctx, credentialName: string, opts: { identity: string; ttl?: string; reveal?: boolean }) => {
-          const issued = await ctx.keyClient("lease create").leases.create({ credentialName, ttl: opts.ttl, identity: identity(opts.identity) });
+          const issued = await (await ctx.keyClient()).leases.create({ credentialName, ttl: opts.ttl, identity: identity(opts.identity) });
           if (opts.reveal) {
             ctx.out.result({ lease: issued }, () => io.stdout.write(`${issued.value}\n`));
             ctx.out.note(`Lease ${issued.id} expires ${issued.expiresAt}${issued.ttlCapped ? " (ttl capped by the policy)" : ""}.`);
@@ -61,7 +61,7 @@ export function registerLeases(program: Command, io: Io): void {
       .option("--ttl <ttl>", 'from now ("30m")')
       .action(
         action(io, async (ctx, id: string, opts: { ttl?: string }) => {
-          const renewed = await ctx.keyClient("lease renew").leases.renew(id, { ttl: opts.ttl });
+          const renewed = await (await ctx.keyClient()).leases.renew(id, { ttl: opts.ttl });
           ctx.out.result({ lease: renewed }, () => ctx.out.line(`Lease ${renewed.id} now expires ${renewed.expiresAt}.`));
         }),
       ),
@@ -75,7 +75,7 @@ export function registerLeases(program: Command, io: Io): void {
       .argument("<id>", "lease_...")
       .action(
         action(io, async (ctx, id: string) => {
-          const revoked = await ctx.keyClient("lease revoke").leases.revoke(id);
+          const revoked = await (await ctx.keyClient()).leases.revoke(id);
           ctx.out.result({ lease: revoked }, () => ctx.out.line(`Revoked lease ${revoked.id}.`));
         }),
       ),
@@ -91,7 +91,7 @@ export function registerLeases(program: Command, io: Io): void {
       .option("--active", "only active leases")
       .action(
         action(io, async (ctx, opts: { credential?: string; identity?: string; active?: boolean }) => {
-          const leases = await ctx.keyClient("lease list").leases.list({ credentialName: opts.credential, identity: opts.identity, active: opts.active });
+          const leases = await (await ctx.keyClient()).leases.list({ credentialName: opts.credential, identity: opts.identity, active: opts.active });
           ctx.out.result({ leases }, () => ctx.out.table(leases, columns));
         }),
       ),

@@ -84,7 +84,7 @@ export function registerTasks(program: Command, io: Io): void {
               waitTimeout: number;
             },
           ) => {
-            const client = ctx.keyClient("task create");
+            const client = await ctx.keyClient(opts.wait ? opts.waitTimeout + 60 : 0);
             const body = opts.body === "-" ? await ctx.input.stdinValue("the request body") : opts.body;
             const input = {
               targetUrl: opts.url,
@@ -114,7 +114,7 @@ export function registerTasks(program: Command, io: Io): void {
       .option("--wait-timeout <seconds>", "give up waiting after this long", intOption, 120)
       .action(
         action(io, async (ctx, id: string, opts: { wait?: boolean; waitTimeout: number }) => {
-          const client = ctx.keyClient("task get");
+          const client = await ctx.keyClient(opts.wait ? opts.waitTimeout + 60 : 0);
           const found = opts.wait ? await waitFor(ctx, client, id, opts.waitTimeout) : await client.tasks.get(id);
           ctx.out.result({ task: found }, () => showTask(ctx, found));
         }),
@@ -131,7 +131,7 @@ export function registerTasks(program: Command, io: Io): void {
       .option("--limit <n>", "at most this many (1-100)", intOption, 50)
       .action(
         action(io, async (ctx, opts: { status?: string; provider?: string; limit: number }) => {
-          const page = await ctx.keyClient("task list").tasks.list({ status: opts.status, provider: opts.provider, limit: opts.limit } as TaskListQuery);
+          const page = await (await ctx.keyClient()).tasks.list({ status: opts.status, provider: opts.provider, limit: opts.limit } as TaskListQuery);
           ctx.out.result(page, () => ctx.out.table(page.tasks, columns));
         }),
       ),
@@ -145,7 +145,7 @@ export function registerTasks(program: Command, io: Io): void {
       .argument("<id>", "task_...")
       .action(
         action(io, async (ctx, id: string) => {
-          const cancelled = await ctx.keyClient("task cancel").tasks.cancel(id);
+          const cancelled = await (await ctx.keyClient()).tasks.cancel(id);
           ctx.out.result({ task: cancelled }, () => ctx.out.line(`${cancelled.id} ${cancelled.status}`));
         }),
       ),

@@ -24,7 +24,7 @@ export function registerTokens(program: Command, io: Io): void {
       .option("--value <value>", "the value; - reads it from stdin; omitted on a terminal: asked for, hidden")
       .action(
         action(io, async (ctx, opts: { name: string; value?: string }) => {
-          const client = ctx.keyClient("token create");
+          const client = await ctx.keyClient();
           const value = await valueOption(opts.value, ctx.input, io, "the token's value");
           const created = await client.tokens.create({ name: opts.name, value });
           ctx.out.result({ token: created }, () => ctx.out.line(created.id));
@@ -40,7 +40,7 @@ export function registerTokens(program: Command, io: Io): void {
       .option("--limit <n>", "at most this many (1-100)", intOption, 50)
       .action(
         action(io, async (ctx, opts: { limit: number }) => {
-          const page = await ctx.keyClient("token list").tokens.list({ limit: opts.limit });
+          const page = await (await ctx.keyClient()).tokens.list({ limit: opts.limit });
           ctx.out.result(page, () => ctx.out.table(page.tokens, columns));
         }),
       ),
@@ -54,7 +54,7 @@ export function registerTokens(program: Command, io: Io): void {
       .argument("<id>", "tok_...")
       .action(
         action(io, async (ctx, id: string) => {
-          const revoked = await ctx.keyClient("token revoke").tokens.revoke(id);
+          const revoked = await (await ctx.keyClient()).tokens.revoke(id);
           ctx.out.result({ token: revoked }, () => ctx.out.line(`Revoked ${revoked.id} (${revoked.name}).`));
         }),
       ),
