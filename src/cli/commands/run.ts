@@ -52,7 +52,7 @@ The agent token expires by itself (--ttl); the command's exit code is token-vaul
         }),
       ),
     "token-vault run --vault my-vault -- python agent.py",
-    'token-vault run -- node -e "fetch(process.env.OPENAI_BASE_URL + \'/models\', { headers: { authorization: \'Bearer \' + process.env.OPENAI_API_KEY } })"',
+    "token-vault run -- sh -c 'curl -s \"$OPENAI_BASE_URL/models\" -H \"Authorization: Bearer $OPENAI_API_KEY\"'",
   );
 }
 
