@@ -47,6 +47,7 @@ describe("README: the CLI session", () => {
     expect(run.stdout).toContain('"authorization":"Bearer [REDACTED]"');
     expect(run.stdout).toMatch(/^token\.created$/m);
     expect(run.stdout).toMatch(/^Revoked tok_\S+ \(fal\.ai Production Key\)\.$/m);
+    expect(run.stdout).toContain(`${baseUrl()}/proxy ${baseUrl()}/s/stripe\n`);
     expect(run.stdout).toContain(`Logged out of ${baseUrl()}.`);
     // Values went in by stdin and came out only into a variable; the session is gone after logout.
     for (const value of ["sk-abc123", "your-fal-api-key-here", "sk_test_abc123"]) {
