@@ -15,11 +15,13 @@ export interface Frame {
 }
 
 /** Sections of the navigation; the services, proposals and OAuth pages add theirs here and in NAV. */
-export type NavKey = "vault" | "keys" | "leases" | "tasks" | "audit";
+export type NavKey = "vault" | "keys" | "services" | "logs" | "leases" | "tasks" | "audit";
 
 const NAV: [NavKey, string, string][] = [
   ["vault", "/portal/vault", "Vault"],
   ["keys", "/portal/keys", "API keys"],
+  ["services", "/portal/services", "Services"],
+  ["logs", "/portal/logs", "Request log"],
   ["leases", "/portal/leases", "Leases"],
   ["tasks", "/portal/tasks", "Tasks"],
   ["audit", "/portal/audit", "Audit"],
