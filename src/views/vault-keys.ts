@@ -79,15 +79,18 @@ export async function setVaultKeys(ctx: VaultContext, values: Record<string, str
   const existing = await rowsByKey(ctx, keys);
   const keyring = await getKeyring(env);
   const at = new Date().toISOString();
-  const statements: D1PreparedStatement[] = [];
+  // An overwrite is based on the version read above. If another writer moved any of them first,
+  // the guard fails the whole batch (SQLite raises on malformed JSON), so nothing is written.
+  const statements: D1PreparedStatement[] = [...existing.values()].map((row) =>
+    env.DB
+      .prepare("SELECT json(CASE WHEN EXISTS (SELECT 1 FROM tokens WHERE id = ? AND current_version = ? AND revoked_at IS NULL) THEN '1' ELSE 'version_conflict' END)")
+      .bind(row.id, row.current_version),
+  );
   const set: { key: string; id: string; version: number; created: boolean }[] = [];
-  /** Index of each overwrite's guarded first statement: it changes no row if another writer got there first. */
-  const guarded: number[] = [];
   for (const key of keys.sort()) {
     const value = values[key] as string;
     const row = existing.get(key);
     if (row) {
-      guarded.push(statements.length);
       statements.push(
         ...(await newVersionStatements(ctx, { tokenId: row.id, fromVersion: row.current_version, value, graceUntil: null, audit: { action: "vault.credential.set", targetType: "credential", metadata: { key } } }, at)),
       );
@@ -107,19 +110,16 @@ export async function setVaultKeys(ctx: VaultContext, values: Record<string, str
     );
     set.push({ key, id, version: 1, created: true });
   }
-  let results: D1Result[];
   try {
-    results = await env.DB.batch(statements);
+    await env.DB.batch(statements);
   } catch (error) {
-    // Another writer inserted one of these KEYs meanwhile: the whole batch is rolled back.
-    if (/UNIQUE/i.test(String(error))) throw new AppError("version_conflict");
+    // Another writer inserted one of these KEYs, or moved one's version, meanwhile: the whole
+    // batch is rolled back.
+    if (/UNIQUE|malformed JSON/i.test(String(error))) throw new AppError("version_conflict", undefined, {}, { internal: String(error) });
     throw error;
   }
-  // An overwrite's guarded UPDATE changed nothing: another writer set that KEY first.
-  const lost = guarded.some((i) => !results[i]?.meta.changes);
   await gatewayChanged(env, team.id);
   for (const s of set.filter((s) => !s.created)) await retireIdleVersions(ctx, s.id);
-  if (lost) throw new AppError("version_conflict");
   return listVaultKeys(ctx, false);
 }
 
