@@ -108,6 +108,9 @@ const JS = `"use strict";
     for (var i = 0; i < sets.length; i++) sets[i].hidden = sets[i].getAttribute("data-auth-for") !== select.value;
   }
   document.addEventListener("DOMContentLoaded", function () {
+    // The OAuth connect step: on to the provider at once (a form may not redirect off-site).
+    var follow = document.querySelector("a[data-follow]");
+    if (follow && /^https?:/.test(follow.href)) window.location.assign(follow.href);
     var selects = document.querySelectorAll("select[data-auth-type]");
     for (var i = 0; i < selects.length; i++) showAuth(selects[i]);
   });
