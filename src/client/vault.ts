@@ -3,6 +3,7 @@ import { Audit } from "./audit";
 import { Credentials } from "./credentials";
 import { Transport, type VaultOptions } from "./http";
 import { Leases } from "./leases";
+import { OAuth } from "./oauth";
 import { Providers } from "./providers";
 import { Secrets } from "./secrets";
 import { Tasks } from "./tasks";
@@ -26,6 +27,7 @@ export class Vault {
   readonly secrets: Secrets;
   readonly credentials: Credentials;
   readonly leases: Leases;
+  readonly oauth: OAuth;
   /** Seed 003: vaults, credentials by KEY, services, agent tokens, the proxy's log. */
   readonly vaults: Vaults;
 
@@ -42,6 +44,7 @@ export class Vault {
     this.secrets = new Secrets(http);
     this.credentials = new Credentials(http);
     this.leases = new Leases(http);
+    this.oauth = new OAuth(http);
     this.vaults = new Vaults(http);
   }
 

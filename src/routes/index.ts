@@ -8,7 +8,8 @@ import { tokenRoutes } from "./tokens";
 import { secretRoutes } from "./secrets";
 import { credentialRoutes } from "./credentials";
 import { webhookRoutes } from "./webhooks";
+import { oauthBrowserRoutes, oauthVaultRoutes } from "./oauth";
 import { vaultRoutes } from "./vaults";
 
 /** Every route the Worker serves, in one table (the router and the OpenAPI document read it). */
-export const routes: AnyRoute[] = [...metaRoutes(() => routes), ...tokenRoutes, ...secretRoutes, ...credentialRoutes, ...vaultRoutes, ...taskRoutes, ...webhookRoutes, ...auditRoutes, ...accountRoutes, ...adminRoutes];
+export const routes: AnyRoute[] = [...metaRoutes(() => routes), ...tokenRoutes, ...secretRoutes, ...credentialRoutes, ...vaultRoutes, ...oauthVaultRoutes, ...taskRoutes, ...webhookRoutes, ...auditRoutes, ...accountRoutes, ...adminRoutes, ...oauthBrowserRoutes];
