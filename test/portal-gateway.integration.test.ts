@@ -159,3 +159,41 @@ describe("portal: request log", () => {
     expect(filtered.text).toContain("No requests logged for this filter");
   });
 });
+
+describe("portal: OAuth", () => {
+  it("starts the connect flow through the domain function: a link to the provider with PKCE, the secret never rendered", async () => {
+    const { browser } = await signedIn();
+    const secret = canaryValue();
+    const bad = await browser.submit("/portal/vault/oauth", "/portal/vault/oauth/connect", { key: "github", authorization_url: "https://github.com/login/oauth/authorize", token_url: "not a url", client_id: "abc", client_secret: secret });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toMatch(/id="f-key-error"/);
+    expect(bad.text).toMatch(/id="f-token_url-error"/);
+    const res = await browser.submit("/portal/vault/oauth", "/portal/vault/oauth/connect", {
+      key: "GITHUB",
+      authorization_url: "https://github.com/login/oauth/authorize",
+      token_url: "https://github.com/login/oauth/access_token",
+      client_id: "abc",
+      client_secret: secret,
+      scopes: "repo",
+      token_auth_method: "client_secret_post",
+    });
+    expect(res.status).toBe(200);
+    const link = /id="oauth-continue" data-follow href="([^"]+)"/.exec(res.text)?.[1]?.replaceAll("&amp;", "&");
+    const url = new URL(link!);
+    expect(url.origin + url.pathname).toBe("https://github.com/login/oauth/authorize");
+    expect(url.searchParams.get("redirect_uri")).toBe("https://vault.test/oauth/callback");
+    expect(url.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(url.searchParams.get("state")).toBeTruthy();
+    for (const page of browser.pages) expect(page.includes(secret)).toBe(false);
+  });
+
+  it("renders the completion page in the portal's look, escaped, with no script", async () => {
+    const browser = new PortalClient();
+    const page = await browser.get("/oauth/complete?status=error&error=%3Cscript%3E&key=GITHUB");
+    expect(page.status).toBe(200);
+    expect(page.text).toContain('<link rel="stylesheet" href="/portal/assets/portal.');
+    expect(page.text).not.toContain("<script");
+    expect(page.text).toContain("&lt;script&gt;");
+    expect(page.headers.get("content-security-policy")).not.toContain("script-src");
+  });
+});

@@ -11,7 +11,7 @@ import { join } from "node:path";
 import type { Page } from "playwright-core";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { runAxe, startBrowser, type AxeResult, type Browser } from "./browser";
-import { baseUrl, canary, request } from "./helpers";
+import { baseUrl, canary, request, upstreamUrl } from "./helpers";
 
 const SHOTS = join(process.cwd(), "test-results", "portal-gateway");
 const PASSWORD = "correct-horse-battery-staple";
@@ -246,6 +246,68 @@ describe("the portal's gateway pages in Chromium", () => {
     await check("logs-filter-error");
   });
 
+  it("connects an OAuth credential against the local fake provider, ending on the completion page, then shows it connected", async () => {
+    const provider = `portal-${randomUUID().slice(0, 8)}`;
+    const clientSecret = `cs_${canary()}`;
+    stored.push(clientSecret);
+    const configured = await fetch(`${upstreamUrl()}/__oauth/${provider}/config`, { method: "POST", body: JSON.stringify({ clientId: "portal-client", clientSecret }) });
+    expect(configured.status).toBe(200);
+    await page.goto(`${baseUrl()}/portal/vault`);
+    await click("OAuth connections", "link");
+    expect(path()).toBe("/portal/vault/oauth");
+    await check("oauth-empty");
+    // A refused URL first: the domain's error is next to its field.
+    await page.getByLabel("KEY", { exact: true }).fill("GITHUB");
+    await page.getByLabel("Authorization URL").fill(`${upstreamUrl()}/oauth/${provider}/authorize`);
+    await page.getByLabel("Token URL").fill("http://169.254.169.254/token");
+    await page.getByLabel("Client id").fill("portal-client");
+    await page.getByLabel("Client secret (optional)").fill(clientSecret);
+    await click("Connect");
+    expect(await page.locator("#f-token_url-error").count()).toBe(1);
+    expect(await page.getByLabel("Client secret (optional)").inputValue()).toBe("");
+    await check("oauth-connect-error");
+    await page.getByLabel("Token URL").fill(`${upstreamUrl()}/oauth/${provider}/token`);
+    await page.getByLabel("Client secret (optional)").fill(clientSecret);
+    await page.getByLabel("Scopes (optional)").fill("repo user");
+    // Connect: the portal sends the browser to the provider, which sends it back to the callback.
+    await page.getByRole("button", { name: "Connect" }).click();
+    await page.waitForURL((url) => url.pathname === "/oauth/complete", { timeout: 20_000 });
+    const issued = ((await (await fetch(`${upstreamUrl()}/__oauth/${provider}/stats`)).json()) as { issued: string[] }).issued;
+    expect(issued.length).toBeGreaterThan(0);
+    stored.push(...issued);
+    expect(new URL(page.url()).searchParams.get("status")).toBe("success");
+    expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Connected");
+    await check("oauth-complete");
+    await click("Back to OAuth connections", "link");
+    const row = page.locator('tr[data-oauth-key="GITHUB"]');
+    expect(await row.locator('td[data-label="Status"]').textContent()).toBe("Connected");
+    await check("oauth-connected");
+    const status = await api("GET", `/v1/vaults/${owner.teamId}/credentials/GITHUB/oauth/status`);
+    expect(status.json).toMatchObject({ connected: true, needsReconnect: false });
+  });
+
+  it("pastes OAuth tokens: a refused refresh token is shown next to its field, an access token is stored", async () => {
+    await click("Paste tokens instead", "link");
+    await check("oauth-paste");
+    const bogus = `rt_${canary()}`;
+    const access = `at_${canary()}`;
+    stored.push(bogus, access);
+    await page.getByLabel("KEY", { exact: true }).fill("SLACK");
+    await page.getByLabel("Refresh token (optional)").fill(bogus);
+    await page.getByLabel("Token URL (needed with a refresh token)").fill(`${upstreamUrl()}/oauth/paste-${randomUUID().slice(0, 8)}/token`);
+    await click("Save tokens");
+    expect(await page.locator("#f-refresh_token-error").count()).toBe(1);
+    await check("oauth-paste-error");
+    await page.getByLabel("Refresh token (optional)").fill("");
+    await page.getByLabel("Token URL (needed with a refresh token)").fill("");
+    await page.getByLabel("Access token (optional with a refresh token)").fill(access);
+    await page.getByLabel("Access token valid for, seconds (optional)").fill("3600");
+    await click("Save tokens");
+    expect(path()).toBe("/portal/vault/oauth?done=oauth-saved");
+    expect(await page.locator('tr[data-oauth-key="SLACK"]').locator('td[data-label="Status"]').textContent()).toBe("Connected");
+    await check("oauth-pasted");
+  });
+
   it("fits 375 px without horizontal scrolling on every new page", async () => {
     await page.setViewportSize({ width: 375, height: 812 });
     for (const [url, step] of [
@@ -254,6 +316,7 @@ describe("the portal's gateway pages in Chromium", () => {
       ["/portal/services/new", "service-form-375"],
       ["/portal/logs", "logs-375"],
       ["/portal/keys", "api-keys-375"],
+      ["/portal/vault/oauth", "oauth-375"],
     ] as const) {
       await page.goto(baseUrl() + url);
       await check(step);

@@ -34,7 +34,7 @@ ${credentials.length
 <tbody>${credentials.map(
         (c) => html`<tr data-key="${c.key}">
 <td data-label="KEY"><strong><code>${c.key}</code></strong>${c.expired ? html` ${badge("Expired", "bad")}` : ""}</td>
-<td data-label="Type">${c.type}</td>
+<td data-label="Type">${c.type === "oauth" ? html`<a href="/portal/vault/oauth" aria-label="OAuth status of ${c.key}">OAuth</a>` : c.type}</td>
 <td data-label="Created">${date(c.createdAt)}</td>
 <td data-label="Last set">${date(c.updatedAt)}</td>
 <td data-label="Actions"><a href="/portal/vault/keys/${c.key}/rotate" aria-label="Rotate ${c.key}">Rotate</a> · <a href="/portal/vault/keys/${c.key}/delete" aria-label="Delete ${c.key}">Delete…</a></td>

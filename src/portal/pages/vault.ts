@@ -74,7 +74,7 @@ async function listPage(r: SignedInRequest): Promise<Response> {
     : html`<p>No credentials yet: add a secret with the button above, or store one through the API.</p>`;
   return r.page(
     { title: "Vault", nav: "vault", notice: noticeFor(r.url) },
-    html`<div class="actions"><h1>Vault</h1><a class="button" href="/portal/vault/new">Add a secret</a><a class="button secondary" href="/portal/vault/keys">Vault KEYs</a></div>
+    html`<div class="actions"><h1>Vault</h1><a class="button" href="/portal/vault/new">Add a secret</a><a class="button secondary" href="/portal/vault/keys">Vault KEYs</a><a class="button secondary" href="/portal/vault/oauth">OAuth connections</a></div>
 <p class="muted">Every credential of the team: tokens, named secrets, credentials with leases and vault KEYs. Personal secrets of other members are not listed.</p>
 ${table}`,
   );
