@@ -1,17 +1,16 @@
 import { auditStatement } from "../audit/audit";
 import type { VaultContext } from "../context";
-import type { Env } from "../env";
 import { AppError } from "../errors";
 import { allowLoopbackTargets } from "../outbound/url-policy";
 import { gatewayChanged } from "./cache";
 import { parseHostPattern } from "./host-pattern";
-import { referencedKeys, type Service, type ServiceAuth, type ServiceRule } from "./types";
+import { referencedKeys, type Service, type ServiceAuth } from "./types";
 
 /**
  * A vault's services (issue 11 section 3): which credential goes to which host. Stored in the
  * `services` table in declaration order; written only after the host pattern passes the
- * outbound policy and every KEY the auth names exists. The proxy reads them through
- * `loadServiceRules`.
+ * outbound policy and every KEY the auth names exists. The proxy reads them through its cache
+ * (cache.ts, service-rules.ts).
  */
 interface ServiceRow {
   name: string;
@@ -27,20 +26,6 @@ const COLUMNS = "name, host, enabled, auth, position, created_at, updated_at";
 
 export function serviceView(row: ServiceRow) {
   return { name: row.name, host: row.host, enabled: row.enabled === 1, auth: JSON.parse(row.auth) as ServiceAuth, createdAt: row.created_at, updatedAt: row.updated_at };
-}
-
-/** The vault's services with their patterns parsed, in declaration order (what matching reads). */
-export async function loadServiceRules(env: Env, teamId: string): Promise<ServiceRule[]> {
-  const { results } = await env.DB.prepare(`SELECT ${COLUMNS} FROM services WHERE team_id = ? ORDER BY position, name`).bind(teamId).all<ServiceRow>();
-  const allowLoopback = allowLoopbackTargets(env);
-  const rules: ServiceRule[] = [];
-  for (const row of results) {
-    const verdict = parseHostPattern(row.host, allowLoopback);
-    // A pattern stored under a looser policy (the loopback switch since turned off) matches nothing.
-    if (!verdict.ok) continue;
-    rules.push({ name: row.name, host: row.host, enabled: row.enabled === 1, auth: JSON.parse(row.auth) as ServiceAuth, pattern: verdict.pattern, position: row.position });
-  }
-  return rules;
 }
 
 export async function listServices(ctx: VaultContext) {
