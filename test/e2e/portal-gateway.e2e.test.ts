@@ -72,6 +72,8 @@ afterAll(async () => {
 
 describe("the portal's gateway pages in Chromium", () => {
   const owner = { email: `gw-owner-${randomUUID()}@example.com`, teamId: "", token: "" };
+  /** The agent token minted in the portal: it calls the proxy for the request log. */
+  let agentToken = "";
   const api = (method: string, url: string, body?: unknown) => request(method, url, { headers: { authorization: `Bearer ${owner.token}` }, body });
 
   beforeAll(async () => {
@@ -162,6 +164,7 @@ describe("the portal's gateway pages in Chromium", () => {
     await click("Mint agent token");
     const token = ((await page.locator("#new-key").textContent()) ?? "").trim();
     expect(token).toMatch(/^tvk_/);
+    agentToken = token;
     expect(await page.getByText("expires by itself").count()).toBe(1);
     await check("agent-token-minted");
     expect((await request("GET", `/v1/vaults/${owner.teamId}/services`, { key: token })).status).toBe(200);
@@ -235,10 +238,23 @@ describe("the portal's gateway pages in Chromium", () => {
     expect((await api("GET", `/v1/vaults/${owner.teamId}/services`)).json.services).toEqual([]);
   });
 
-  it("shows the request log with its filters, errors next to the field", async () => {
+  it("shows the proxy's request log (a call made with the agent token), with its filters, errors next to the field", async () => {
+    const host = new URL(upstreamUrl()).host;
+    expect((await api("POST", `/v1/vaults/${owner.teamId}/services`, { name: "upstream", host, auth: { type: "bearer", token: "STRIPE_KEY" } })).status).toBe(200);
+    const proxied = await fetch(`${baseUrl()}/proxy/${host}/ns/portal-log/ok`, { headers: { "Proxy-Authorization": `Bearer ${agentToken}` } });
+    await proxied.arrayBuffer();
+    // The proxy writes its log after answering.
+    await expect.poll(async () => (await api("GET", `/v1/vaults/${owner.teamId}/logs`)).json.entries.length, { timeout: 15_000 }).toBeGreaterThan(0);
     await click("Request log", "link");
     expect(path()).toBe("/portal/logs");
     expect(await page.getByRole("heading", { level: 1 }).textContent()).toBe("Request log");
+    const row = page.locator("tr[data-log-id]").first();
+    expect(await row.locator('td[data-label="Method"]').textContent()).toBe("GET");
+    expect(await row.locator('td[data-label="Host"]').textContent()).toBe(host);
+    expect(await row.locator('td[data-label="Path"]').textContent()).toBe("/ns/portal-log/ok");
+    expect(await row.locator('td[data-label="Service"]').textContent()).toBe("upstream");
+    expect(await row.locator('td[data-label="KEYs"]').textContent()).toBe("STRIPE_KEY");
+    expect(await row.locator('td[data-label="Duration"]').textContent()).toMatch(/^\d+ ms$/);
     await check("logs");
     await page.getByLabel("Status").fill("abc");
     await click("Filter");
