@@ -9,6 +9,7 @@ import { secretRoutes } from "./secrets";
 import { credentialRoutes } from "./credentials";
 import { webhookRoutes } from "./webhooks";
 import { vaultRoutes } from "./vaults";
+import { proposalRoutes } from "./proposals";
 
 /** Every route the Worker serves, in one table (the router and the OpenAPI document read it). */
-export const routes: AnyRoute[] = [...metaRoutes(() => routes), ...tokenRoutes, ...secretRoutes, ...credentialRoutes, ...vaultRoutes, ...taskRoutes, ...webhookRoutes, ...auditRoutes, ...accountRoutes, ...adminRoutes];
+export const routes: AnyRoute[] = [...metaRoutes(() => routes), ...tokenRoutes, ...secretRoutes, ...credentialRoutes, ...vaultRoutes, ...proposalRoutes, ...taskRoutes, ...webhookRoutes, ...auditRoutes, ...accountRoutes, ...adminRoutes];

@@ -1,5 +1,5 @@
 import { auditStatement } from "../audit/audit";
-import { teamKeyMaterial, type VaultContext } from "../context";
+import { teamKeyMaterial, type TeamContext, type VaultContext } from "../context";
 import { AppError } from "../errors";
 import { gatewayChanged } from "../gateway/cache";
 import { CREDENTIAL_KEY } from "../gateway/types";
@@ -52,7 +52,7 @@ export function checkKeys(keys: readonly string[]): void {
   }
 }
 
-async function rowsByKey(ctx: VaultContext, keys: readonly string[]): Promise<Map<string, VaultKeyRow>> {
+async function rowsByKey(ctx: TeamContext, keys: readonly string[]): Promise<Map<string, VaultKeyRow>> {
   if (keys.length === 0) return new Map();
   const { results } = await ctx.env.DB
     .prepare(`SELECT ${COLUMNS} FROM tokens WHERE team_id = ? AND kind = 'vault_key' AND revoked_at IS NULL AND name IN (${keys.map(() => "?").join(", ")})`)
@@ -62,41 +62,48 @@ async function rowsByKey(ctx: VaultContext, keys: readonly string[]): Promise<Ma
 }
 
 /** The KEYs of `keys` the vault does not have (what a service may not name). */
-export async function missingKeys(ctx: VaultContext, keys: readonly string[]): Promise<string[]> {
+export async function missingKeys(ctx: TeamContext, keys: readonly string[]): Promise<string[]> {
   const unique = [...new Set(keys)];
   const found = await rowsByKey(ctx, unique);
   return unique.filter((k) => !found.has(k));
 }
 
+/** What `vaultKeyStatements` will write, for the caller's batch and what it does after. */
+export interface VaultKeyWrites {
+  statements: D1PreparedStatement[];
+  /** Index of each overwrite's guarded first statement: it changes no row if another writer got there first. */
+  guarded: number[];
+  /** Each overwrite's token id and the version it writes (a caller may guard on it). */
+  overwrites: { id: string; version: number }[];
+  set: { key: string; id: string; version: number; created: boolean }[];
+}
+
 /**
- * Sets one or several KEYs at once: new KEYs are inserted, existing ones get a new version, all
- * in one batch (a bad KEY, a concurrent writer, or any failure changes nothing).
+ * The statements that set KEYs (new KEYs inserted, existing ones a new version, each audited),
+ * for a caller that writes them in its own batch (setVaultKeys, an approved proposal).
  */
-export async function setVaultKeys(ctx: VaultContext, values: Record<string, string>) {
+export async function vaultKeyStatements(ctx: TeamContext, values: Record<string, string>, at: string): Promise<VaultKeyWrites> {
   const { env, team } = ctx;
   const keys = Object.keys(values);
   checkKeys(keys);
   const existing = await rowsByKey(ctx, keys);
   const keyring = await getKeyring(env);
-  const at = new Date().toISOString();
-  const statements: D1PreparedStatement[] = [];
-  const set: { key: string; id: string; version: number; created: boolean }[] = [];
-  /** Index of each overwrite's guarded first statement: it changes no row if another writer got there first. */
-  const guarded: number[] = [];
+  const out: VaultKeyWrites = { statements: [], guarded: [], overwrites: [], set: [] };
   for (const key of keys.sort()) {
     const value = values[key] as string;
     const row = existing.get(key);
     if (row) {
-      guarded.push(statements.length);
-      statements.push(
+      out.guarded.push(out.statements.length);
+      out.statements.push(
         ...(await newVersionStatements(ctx, { tokenId: row.id, fromVersion: row.current_version, value, graceUntil: null, audit: { action: "vault.credential.set", targetType: "credential", metadata: { key } } }, at)),
       );
-      set.push({ key, id: row.id, version: row.current_version + 1, created: false });
+      out.overwrites.push({ id: row.id, version: row.current_version + 1 });
+      out.set.push({ key, id: row.id, version: row.current_version + 1, created: false });
       continue;
     }
     const id = newId.token();
     const sealed = await sealSecret(keyring, teamKeyMaterial(team), versionLabel(id, 1), value);
-    statements.push(
+    out.statements.push(
       env.DB
         .prepare(
           `INSERT INTO tokens (id, team_id, name, ciphertext, iv, key_version, created_at, kind, type, owner_type, created_by_key_id)
@@ -105,8 +112,19 @@ export async function setVaultKeys(ctx: VaultContext, values: Record<string, str
         .bind(id, team.id, key, sealed.ciphertext, sealed.iv, sealed.keyVersion, at, ctx.actor.type === "api_key" ? ctx.actor.id : null),
       auditStatement(env.DB, { teamId: team.id, actor: ctx.actor, action: "vault.credential.set", targetType: "credential", targetId: id, requestId: ctx.requestId, metadata: { key, version: 1 } }, at),
     );
-    set.push({ key, id, version: 1, created: true });
+    out.set.push({ key, id, version: 1, created: true });
   }
+  return out;
+}
+
+/**
+ * Sets one or several KEYs at once: new KEYs are inserted, existing ones get a new version, all
+ * in one batch (a bad KEY, a concurrent writer, or any failure changes nothing).
+ */
+export async function setVaultKeys(ctx: VaultContext, values: Record<string, string>) {
+  const { env, team } = ctx;
+  const at = new Date().toISOString();
+  const { statements, guarded, set } = await vaultKeyStatements(ctx, values, at);
   let results: D1Result[];
   try {
     results = await env.DB.batch(statements);
@@ -161,16 +179,27 @@ export async function revealVaultKey(ctx: VaultContext, key: string) {
   return { credential: vaultKeyView(row, value) };
 }
 
+/** The statements that remove a KEY for good (the row and its versions lose their ciphertext), audited. */
+export function deleteVaultKeyStatements(ctx: TeamContext, row: { id: string; name: string }, at: string): D1PreparedStatement[] {
+  const { env, team } = ctx;
+  return [
+    env.DB.prepare("UPDATE tokens SET revoked_at = ?, ciphertext = '', iv = '' WHERE id = ? AND team_id = ? AND revoked_at IS NULL").bind(at, row.id, team.id),
+    auditStatement(env.DB, { teamId: team.id, actor: ctx.actor, action: "vault.credential.deleted", targetType: "credential", targetId: row.id, requestId: ctx.requestId, metadata: { key: row.name } }, at, { onlyIfChanged: true }),
+    eraseVersionsStatement(env, row.id, at),
+  ];
+}
+
+/** The vault's live KEY rows among `keys` (id and name only). */
+export async function vaultKeyRows(ctx: TeamContext, keys: readonly string[]): Promise<Map<string, { id: string; name: string; current_version: number }>> {
+  return rowsByKey(ctx, keys);
+}
+
 /** Removes a KEY for good: the row and its versions lose their ciphertext, in one batch. */
 export async function deleteVaultKey(ctx: VaultContext, key: string) {
   const { env, team } = ctx;
   const row = await getRow(ctx, key);
   const at = new Date().toISOString();
-  const [deleted] = await env.DB.batch([
-    env.DB.prepare("UPDATE tokens SET revoked_at = ?, ciphertext = '', iv = '' WHERE id = ? AND team_id = ? AND revoked_at IS NULL").bind(at, row.id, team.id),
-    auditStatement(env.DB, { teamId: team.id, actor: ctx.actor, action: "vault.credential.deleted", targetType: "credential", targetId: row.id, requestId: ctx.requestId, metadata: { key } }, at, { onlyIfChanged: true }),
-    eraseVersionsStatement(env, row.id, at),
-  ]);
+  const [deleted] = await env.DB.batch(deleteVaultKeyStatements(ctx, row, at));
   if (!deleted?.meta.changes) throw new AppError("not_found", "Credential not found");
   await gatewayChanged(env, team.id);
   return { credential: vaultKeyView(row) };
