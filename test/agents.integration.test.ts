@@ -106,6 +106,22 @@ describe("agent tokens", () => {
     expect(audit.json.entries[0]).toMatchObject({ actor: { type: "user", id: member.user.id } });
   });
 
+  it("are not the plan's API keys: a Free team at its key limit still mints them, within their own bound", async () => {
+    const owner = await signupUser("free-agent");
+    // Fill the Free plan's key limit (1), whether or not signup made a key.
+    let created = 0;
+    let refused = await createKey(owner.token, owner.team.id, { name: "fill" });
+    while (refused.status === 201 && created < 3) {
+      created += 1;
+      refused = await createKey(owner.token, owner.team.id, { name: `fill ${created}` });
+    }
+    expect([refused.status, refused.json.code]).toEqual([403, "plan_limit_reached"]);
+    const minted = await call("POST", `/v1/vaults/${owner.team.id}/agent-tokens`, { headers: bearer(owner.token), body: { name: "agent", ttl: "5m" } });
+    expect([minted.status, minted.json.apiKey.role]).toEqual([201, "agent"]);
+    // The agent token took no standard key's place, and the standard limit still holds.
+    expect((await createKey(owner.token, owner.team.id, { name: "still refused" })).status).toBe(403);
+  });
+
   it("an expired agent token is refused everywhere, cached in the team's gate or not", async () => {
     const owner = await proOwner("agent-expiry");
     // A token that ends 1.5 s from now (minting takes at least 5 minutes): written as minting writes it.

@@ -143,6 +143,36 @@ describe("credentials by KEY", () => {
     expect([badValue.status, badValue.json.code]).toEqual([400, "validation_failed"]);
   });
 
+  it("concurrent multi-sets over one KEY: each writer's whole batch lands or none of it does", async () => {
+    const { owner, key } = await ownerWithKey();
+    const base = `/v1/vaults/${owner.team.id}/credentials`;
+    await call("POST", base, { key, body: { credentials: { SHARED: "v0" } } });
+    const writers = Array.from({ length: 6 }, (_, i) => call("POST", base, { key, body: { credentials: { SHARED: `v${i + 1}`, [`ONLY_${i}`]: `mine-${i}` } } }));
+    const results = await Promise.all(writers);
+    const list = (await call("GET", `${base}?reveal=true`, { headers: bearer(owner.token) })).json.credentials as { key: string; value: string }[];
+    const present = new Set(list.map((c) => c.key));
+    results.forEach((res, i) => {
+      expect([200, 409]).toContain(res.status);
+      if (res.status === 409) expect(res.json.code).toBe("version_conflict");
+      // A refused writer left nothing behind; an accepted one everything.
+      expect(present.has(`ONLY_${i}`)).toBe(res.status === 200);
+    });
+    expect(results.some((r) => r.status === 200)).toBe(true);
+  });
+
+  it("the overwrite guard fails a D1 batch as a whole (the mechanism the multi-set relies on)", async () => {
+    const { owner, key } = await ownerWithKey();
+    await call("POST", `/v1/vaults/${owner.team.id}/credentials`, { key, body: { credentials: { GUARDED: "v" } } });
+    const row = await env.DB.prepare("SELECT id, current_version FROM tokens WHERE team_id = ? AND name = 'GUARDED'").bind(owner.team.id).first<{ id: string; current_version: number }>();
+    const guard = (version: number) =>
+      env.DB.prepare("SELECT json(CASE WHEN EXISTS (SELECT 1 FROM tokens WHERE id = ? AND current_version = ? AND revoked_at IS NULL) THEN '1' ELSE 'version_conflict' END)").bind(row?.id, version);
+    const mark = env.DB.prepare("UPDATE tokens SET updated_at = 'guard-test' WHERE id = ?").bind(row?.id);
+    await expect(env.DB.batch([guard((row?.current_version ?? 0) + 1), mark])).rejects.toThrow(/malformed JSON/);
+    expect((await env.DB.prepare("SELECT updated_at FROM tokens WHERE id = ?").bind(row?.id).first<{ updated_at: string | null }>())?.updated_at).not.toBe("guard-test");
+    await env.DB.batch([guard(row?.current_version ?? 0), mark]);
+    expect((await env.DB.prepare("SELECT updated_at FROM tokens WHERE id = ?").bind(row?.id).first<{ updated_at: string | null }>())?.updated_at).toBe("guard-test");
+  });
+
   it("deletes a KEY (404 after), and the KEY's tok_ id is the store's", async () => {
     const { owner, key } = await ownerWithKey();
     const base = `/v1/vaults/${owner.team.id}/credentials`;

@@ -12,7 +12,7 @@ import { newId } from "../ids";
 import { openSecret, sealSecret, type SealedSecret } from "../vault/cipher";
 import { getKeyring } from "../vault/keyring";
 import { retireIdleVersions } from "../vault/versions";
-import { checkKeys, deleteVaultKeyStatements, vaultKeyRows, vaultKeyStatements } from "../views/vault-keys";
+import { checkKeys, deleteVaultKeyStatements, isVaultKeyConflict, vaultKeyRows, vaultKeyStatements } from "../views/vault-keys";
 import { notifyProposal } from "./notify";
 import { newHostWarnings } from "./warnings";
 
@@ -318,12 +318,6 @@ export async function approveProposal(ctx: VaultContext, id: string, given: Reco
   const at = new Date().toISOString();
   const writes = await vaultKeyStatements(ctx, values, at);
   const statements: D1PreparedStatement[] = [decideStatement(env, row, "approved", ctx.actor.id, at, null), ...writes.statements];
-  // An overwrite that lost a race with another writer would change nothing: fail the guard instead.
-  for (const o of writes.overwrites) {
-    statements.push(
-      env.DB.prepare("UPDATE proposals SET status = CASE WHEN (SELECT current_version FROM tokens WHERE id = ?) = ? THEN status ELSE NULL END WHERE id = ?").bind(o.id, o.version, row.id),
-    );
-  }
   for (const key of deletes) {
     const existing = rows.get(key);
     if (existing) statements.push(...deleteVaultKeyStatements(ctx, existing, at));
@@ -348,7 +342,7 @@ export async function approveProposal(ctx: VaultContext, id: string, given: Reco
       if (effectiveStatus(now) !== "pending") throw notPending(now);
       throw new AppError("version_conflict");
     }
-    if (/UNIQUE/i.test(String(error))) throw new AppError("version_conflict");
+    if (isVaultKeyConflict(error)) throw new AppError("version_conflict", undefined, {}, { internal: String(error) });
     throw error;
   }
   await gatewayChanged(env, team.id);

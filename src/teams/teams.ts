@@ -110,6 +110,9 @@ export function scopesForRole(role: ApiKeyRole, asked: readonly Scope[] | undefi
   return asked ?? AGENT_SCOPES;
 }
 
+/** Unexpired agent tokens a team may hold at once, whatever its plan. */
+export const MAX_ACTIVE_AGENT_TOKENS = 100;
+
 export async function createApiKey(
   ctx: IdentifiedContext,
   teamId: string,
@@ -123,14 +126,18 @@ export async function createApiKey(
   const db = ctx.env.DB;
   const createdBy = ctx.actor.type === "user" ? ctx.actor.id : null;
   const team = await getTeam(ctx, teamId);
-  const max = PLANS[team.plan].maxApiKeys;
+  // Short-lived agent tokens are not the plan's API keys (a Free team's one key would leave no
+  // room for them); they have their own bound, so minting them cannot grow without end.
+  const agentToken = role === "agent" && expiresAt !== null;
+  const max = agentToken ? MAX_ACTIVE_AGENT_TOKENS : PLANS[team.plan].maxApiKeys;
+  const counted = agentToken ? "role = 'agent' AND expires_at IS NOT NULL" : "NOT (role = 'agent' AND expires_at IS NOT NULL)";
   const apiKey = await generateApiKey(ctx.env, teamId);
   const at = new Date().toISOString();
   const [insert] = await db.batch([
     db
       .prepare(
         `INSERT INTO api_keys (id, team_id, name, key_hash, prefix, scopes, created_by, created_at, labels, role, expires_at)
-         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM api_keys WHERE team_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?)) < ?`,
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE (SELECT COUNT(*) FROM api_keys WHERE team_id = ? AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > ?) AND ${counted}) < ?`,
       )
       .bind(apiKey.id, teamId, name, apiKey.hash, apiKey.prefix, scopes.join(" "), createdBy, at, JSON.stringify(labels), role, expiresAt, teamId, at, Number.isFinite(max) ? max : Number.MAX_SAFE_INTEGER),
     auditStatement(db, {
@@ -143,7 +150,7 @@ export async function createApiKey(
       metadata: { name, scopes: scopes.join(" "), labels: labels.join(" "), role, ...(expiresAt ? { expiresAt } : {}) },
     }, at, { onlyIfChanged: true }),
   ]);
-  if (!insert?.meta.changes) throw new PlanLimitError("API keys", max, team.plan);
+  if (!insert?.meta.changes) throw new PlanLimitError(agentToken ? "active agent tokens" : "API keys", max, team.plan);
   return { apiKey: { id: apiKey.id, name, prefix: apiKey.prefix, scopes: [...scopes], labels: [...labels], createdAt: at, lastUsedAt: null, revokedAt: null, role, expiresAt }, key: apiKey.key };
 }
 

@@ -71,16 +71,17 @@ export async function missingKeys(ctx: TeamContext, keys: readonly string[]): Pr
 /** What `vaultKeyStatements` will write, for the caller's batch and what it does after. */
 export interface VaultKeyWrites {
   statements: D1PreparedStatement[];
-  /** Index of each overwrite's guarded first statement: it changes no row if another writer got there first. */
-  guarded: number[];
-  /** Each overwrite's token id and the version it writes (a caller may guard on it). */
-  overwrites: { id: string; version: number }[];
   set: { key: string; id: string; version: number; created: boolean }[];
 }
+
+/** A batch failure meaning another writer got there first (an insert of the same KEY, or a version guard). */
+export const isVaultKeyConflict = (error: unknown) => /UNIQUE|malformed JSON/i.test(String(error));
 
 /**
  * The statements that set KEYs (new KEYs inserted, existing ones a new version, each audited),
  * for a caller that writes them in its own batch (setVaultKeys, an approved proposal).
+ * An overwrite is based on the version read here. If another writer moved any of them first,
+ * the guard fails the whole batch (SQLite raises on malformed JSON), so nothing is written.
  */
 export async function vaultKeyStatements(ctx: TeamContext, values: Record<string, string>, at: string): Promise<VaultKeyWrites> {
   const { env, team } = ctx;
@@ -88,22 +89,25 @@ export async function vaultKeyStatements(ctx: TeamContext, values: Record<string
   checkKeys(keys);
   const existing = await rowsByKey(ctx, keys);
   const keyring = await getKeyring(env);
-  const out: VaultKeyWrites = { statements: [], guarded: [], overwrites: [], set: [] };
+  const statements: D1PreparedStatement[] = [...existing.values()].map((row) =>
+    env.DB
+      .prepare("SELECT json(CASE WHEN EXISTS (SELECT 1 FROM tokens WHERE id = ? AND current_version = ? AND revoked_at IS NULL) THEN '1' ELSE 'version_conflict' END)")
+      .bind(row.id, row.current_version),
+  );
+  const set: VaultKeyWrites["set"] = [];
   for (const key of keys.sort()) {
     const value = values[key] as string;
     const row = existing.get(key);
     if (row) {
-      out.guarded.push(out.statements.length);
-      out.statements.push(
+      statements.push(
         ...(await newVersionStatements(ctx, { tokenId: row.id, fromVersion: row.current_version, value, graceUntil: null, audit: { action: "vault.credential.set", targetType: "credential", metadata: { key } } }, at)),
       );
-      out.overwrites.push({ id: row.id, version: row.current_version + 1 });
-      out.set.push({ key, id: row.id, version: row.current_version + 1, created: false });
+      set.push({ key, id: row.id, version: row.current_version + 1, created: false });
       continue;
     }
     const id = newId.token();
     const sealed = await sealSecret(keyring, teamKeyMaterial(team), versionLabel(id, 1), value);
-    out.statements.push(
+    statements.push(
       env.DB
         .prepare(
           `INSERT INTO tokens (id, team_id, name, ciphertext, iv, key_version, created_at, kind, type, owner_type, created_by_key_id)
@@ -112,9 +116,9 @@ export async function vaultKeyStatements(ctx: TeamContext, values: Record<string
         .bind(id, team.id, key, sealed.ciphertext, sealed.iv, sealed.keyVersion, at, ctx.actor.type === "api_key" ? ctx.actor.id : null),
       auditStatement(env.DB, { teamId: team.id, actor: ctx.actor, action: "vault.credential.set", targetType: "credential", targetId: id, requestId: ctx.requestId, metadata: { key, version: 1 } }, at),
     );
-    out.set.push({ key, id, version: 1, created: true });
+    set.push({ key, id, version: 1, created: true });
   }
-  return out;
+  return { statements, set };
 }
 
 /**
@@ -124,20 +128,17 @@ export async function vaultKeyStatements(ctx: TeamContext, values: Record<string
 export async function setVaultKeys(ctx: VaultContext, values: Record<string, string>) {
   const { env, team } = ctx;
   const at = new Date().toISOString();
-  const { statements, guarded, set } = await vaultKeyStatements(ctx, values, at);
-  let results: D1Result[];
+  const { statements, set } = await vaultKeyStatements(ctx, values, at);
   try {
-    results = await env.DB.batch(statements);
+    await env.DB.batch(statements);
   } catch (error) {
-    // Another writer inserted one of these KEYs meanwhile: the whole batch is rolled back.
-    if (/UNIQUE/i.test(String(error))) throw new AppError("version_conflict");
+    // Another writer inserted one of these KEYs, or moved one's version, meanwhile: the whole
+    // batch is rolled back.
+    if (isVaultKeyConflict(error)) throw new AppError("version_conflict", undefined, {}, { internal: String(error) });
     throw error;
   }
-  // An overwrite's guarded UPDATE changed nothing: another writer set that KEY first.
-  const lost = guarded.some((i) => !results[i]?.meta.changes);
   await gatewayChanged(env, team.id);
   for (const s of set.filter((s) => !s.created)) await retireIdleVersions(ctx, s.id);
-  if (lost) throw new AppError("version_conflict");
   return listVaultKeys(ctx, false);
 }
 
