@@ -3,6 +3,7 @@ import { Audit } from "./audit";
 import { Credentials } from "./credentials";
 import { Transport, type VaultOptions } from "./http";
 import { Leases } from "./leases";
+import { Proposals } from "./proposals";
 import { Providers } from "./providers";
 import { Secrets } from "./secrets";
 import { Tasks } from "./tasks";
@@ -28,6 +29,8 @@ export class Vault {
   readonly leases: Leases;
   /** Seed 003: vaults, credentials by KEY, services, agent tokens, the proxy's log. */
   readonly vaults: Vaults;
+  /** Proposals: an agent asks for credentials and services, a member approves. */
+  readonly proposals: Proposals;
 
   constructor(private readonly options: VaultOptions) {
     const http = new Transport(options);
@@ -43,6 +46,7 @@ export class Vault {
     this.credentials = new Credentials(http);
     this.leases = new Leases(http);
     this.vaults = new Vaults(http);
+    this.proposals = new Proposals(http);
   }
 
   /**
