@@ -1,6 +1,7 @@
 /**
  * Builds `token-vault/client` into dist/ (git-ignored): one ES module bundle for Node 20+ and
- * Workers, and its type declarations. Runs as the package's `prepare` script, so `npm ci` on a
+ * Workers, and its type declarations; then the `token-vault` bin (dist/cli/token-vault.js),
+ * which imports that same bundle (no second HTTP layer) and commander. Runs as the package's `prepare` script, so `npm ci` on a
  * fresh clone builds it with no further step; `npm test` runs it again first.
  *
  * It fails when the client would carry server code: the bundle may only hold repository
@@ -8,7 +9,7 @@
  * the Workers types (tsconfig.client.json).
  */
 import { execFileSync } from "node:child_process";
-import { readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync, existsSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
@@ -18,6 +19,7 @@ const OUT = join(ROOT, "dist");
 
 rmSync(join(OUT, "client"), { recursive: true, force: true });
 rmSync(join(OUT, "types"), { recursive: true, force: true });
+rmSync(join(OUT, "cli"), { recursive: true, force: true });
 
 const result = await build({
   absWorkingDir: ROOT,
@@ -53,6 +55,40 @@ for (const file of walk(join(OUT, "types"))) {
 }
 
 console.log(`token-vault/client built: dist/client/index.js (${inputs.length} modules), dist/types/client/index.d.ts`);
+
+// The bin. The client is imported from its built bundle, not copied into the CLI: the CLI is a
+// user of `token-vault/client` like any other.
+const CLIENT_ENTRY = join(ROOT, "src/client/index.ts");
+const cli = await build({
+  absWorkingDir: ROOT,
+  entryPoints: ["src/cli/index.ts"],
+  outfile: "dist/cli/token-vault.js",
+  bundle: true,
+  format: "esm",
+  platform: "node",
+  target: "node20",
+  banner: { js: "#!/usr/bin/env node" },
+  external: ["commander"],
+  metafile: true,
+  logLevel: "warning",
+  plugins: [
+    {
+      name: "token-vault-client",
+      setup(b) {
+        b.onResolve({ filter: /\/client(\/index)?$/ }, (args) =>
+          join(args.resolveDir, args.path) === CLIENT_ENTRY.replace(/\.ts$/, "") || join(args.resolveDir, args.path) === join(ROOT, "src/client")
+            ? { path: "../client/index.js", external: true }
+            : undefined,
+        );
+      },
+    },
+  ],
+});
+const cliInputs = Object.keys(cli.metafile.inputs);
+const stray = cliInputs.filter((file) => !file.startsWith("src/cli/"));
+if (stray.length > 0) throw new Error(`the CLI bundle must hold only src/cli/ modules (the client is imported), found: ${stray.join(", ")}`);
+chmodSync(join(OUT, "cli/token-vault.js"), 0o755);
+console.log(`token-vault bin built: dist/cli/token-vault.js (${cliInputs.length} modules)`);
 
 function* walk(dir) {
   for (const name of readdirSync(dir)) {

@@ -24,7 +24,7 @@ export type Actor =
   | { type: "admin"; id: "admin" }
   | { type: "task"; id: string; apiKeyId: string }
   /** The Worker itself, on a schedule: the sweeper (expiries, version retirements) and the retention purge. */
-  | { type: "system"; id: "sweeper" | "retention" };
+  | { type: "system"; id: "sweeper" | "retention" | "oauth" };
 
 /** Actors that have an identity (everything but anonymous): the ones audit rows name. */
 export type KnownActor = Exclude<Actor, { type: "anonymous" }>;
@@ -33,6 +33,8 @@ export type ActorOf<T extends Actor["type"]> = Extract<Actor, { type: T }>;
 export const ADMIN_ACTOR: ActorOf<"admin"> = { type: "admin", id: "admin" };
 export const SWEEPER_ACTOR: ActorOf<"system"> = { type: "system", id: "sweeper" };
 export const SYSTEM_RETENTION_ACTOR: ActorOf<"system"> = { type: "system", id: "retention" };
+/** An OAuth credential's proactive refresh (its Durable Object's alarm, src/oauth/refresher.ts). */
+export const OAUTH_REFRESH_ACTOR: ActorOf<"system"> = { type: "system", id: "oauth" };
 
 /** The team the request acts for, when known: its id and the salt of its vault keys. */
 export interface ContextTeam {

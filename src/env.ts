@@ -1,5 +1,6 @@
 import type { LoginThrottle } from "./auth/login-throttle";
 import type { TeamGate } from "./gate/team-gate";
+import type { OAuthRefresher } from "./oauth/refresher";
 import type { QueueMessage } from "./queue/messages";
 
 /** Bindings and secrets, as declared in wrangler.toml and .dev.vars / `wrangler secret put`. */
@@ -9,6 +10,8 @@ export interface Env {
   TEAM_GATE: DurableObjectNamespace<TeamGate>;
   /** Login and sign-up attempts, per account and per client address. */
   LOGIN_THROTTLE: DurableObjectNamespace<LoginThrottle>;
+  /** One Durable Object per OAuth credential: single-flight refresh and the proactive refresh alarm. */
+  OAUTH_REFRESHER: DurableObjectNamespace<OAuthRefresher>;
   TASKS: Queue<QueueMessage>;
   /** Operator bearer token for /admin routes. */
   ADMIN_TOKEN?: string;

@@ -16,6 +16,7 @@ export const ERROR_CATALOG = {
   token_unavailable: { status: 400, message: "Unknown or revoked token reference", description: "A `tok_` reference is unknown, revoked or another team's (deliberately indistinguishable); `invalidReferences` lists them" },
   credential_host_not_allowed: { status: 400, message: "Credential not allowed for this host", description: "A task would send a credential to a host outside its `allowedHosts`; `tokenIds` names them, and no request is made" },
   team_required: { status: 400, message: "Name the team with the X-Team-Id header", description: "A user in several teams called a team-scoped route without `X-Team-Id`; `teams` lists the ids" },
+  oauth_token_rejected: { status: 400, message: "The OAuth provider rejected the token", description: "Pasted OAuth tokens failed validation at the provider's token endpoint (a refresh token is tried at once); nothing was stored; `providerError` names the provider's error" },
   value_prefix_mismatch: { status: 400, message: "Value does not start with metadata.prefix", description: "A credential's value does not start with its `metadata.prefix` (the wrong key in the wrong slot); the value is never echoed" },
   invalid_credential_key: { status: 400, message: "Credential KEYs are UPPER_SNAKE_CASE", description: "A vault credential KEY does not match `^[A-Z][A-Z0-9_]*$` (at most 128 characters); `keys` lists the offending ones" },
   credential_not_found: { status: 400, message: "A credential KEY the service names does not exist", description: "A service's auth names a KEY the vault does not have; `keys` lists them (the proxy answers the same code with 502 when a KEY was deleted since)" },
@@ -55,6 +56,8 @@ export const ERROR_CATALOG = {
   too_many_attempts: { status: 429, message: "Too many attempts, try again later", description: "Too many sign-up or login attempts; see `Retry-After`" },
   too_many_pending_proposals: { status: 429, message: "Too many pending proposals in this vault", description: "The vault has 20 pending proposals: approve, reject or let some expire first; `limit` says it" },
   internal_error: { status: 500, message: "Internal error", description: "Anything unexpected; `requestId` finds the logged details" },
+  oauth_not_connected: { status: 502, message: "OAuth credential is not connected", description: "An OAuth credential has no usable access token (never connected, expired without a refresh token, or `needsReconnect` after `invalid_grant`): connect it again" },
+  oauth_refresh_failed: { status: 502, message: "OAuth token refresh failed", description: "Refreshing an OAuth credential's access token failed at the provider's token endpoint; its status route shows `lastError`" },
   not_configured: { status: 503, message: "Service is not configured", description: "The operator has not configured a secret the route needs (master key, ADMIN_TOKEN, JWT_SECRET, API_KEY_SECRET)" },
   queue_unavailable: { status: 503, message: "Task queue unavailable, try again", description: "The task could not be queued and was not stored; `retryable` is true" },
 } as const satisfies Record<string, { status: number; message: string; description: string }>;

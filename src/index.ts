@@ -5,6 +5,7 @@
  *  - scheduled: the sweepers (stalled task steps; expiries and version retirements in the vault), then the retention purge
  *  - TeamGate: the team's Durable Object (API-key cache, revocations, request counter)
  *  - LoginThrottle: the Durable Object limiting login and sign-up attempts
+ *  - OAuthRefresher: one Durable Object per OAuth credential (single-flight and proactive refresh)
  *  - /_dev/: a local stand-in for third-party APIs, only with ENVIRONMENT=development (dev/target.ts)
  *  - /portal: the server-rendered portal (portal/routes.ts lists its pages)
  */
@@ -23,6 +24,7 @@ import { sweepVault } from "./vault/sweeper";
 
 export { LoginThrottle } from "./auth/login-throttle";
 export { TeamGate } from "./gate/team-gate";
+export { OAuthRefresher } from "./oauth/refresher";
 
 const app = createApp(routes);
 const portal = createPortal(portalRoutes);

@@ -45,3 +45,26 @@ describe("/_dev/ stand-in target", () => {
     expect((await devFetch(get)).json).toMatchObject({ status: "succeeded", output: ["echo: hello"] });
   });
 });
+
+describe("/_dev/oauth stand-in provider", () => {
+  it("grants consent with a code bound to the PKCE challenge, exchanges it, refreshes dev refresh tokens only", async () => {
+    const verifier = "v".repeat(50);
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(verifier));
+    const challenge = btoa(String.fromCharCode(...new Uint8Array(digest))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    const redirect = "http://127.0.0.1:8787/oauth/callback";
+    const exec = createExecutionContext();
+    const dev = { ...(env as Env), ENVIRONMENT: "development" };
+    const authorize = await worker.fetch(new Request(`http://127.0.0.1:8787/_dev/oauth/authorize?response_type=code&client_id=dev&state=s1&code_challenge=${challenge}&code_challenge_method=S256&redirect_uri=${encodeURIComponent(redirect)}`) as Request<unknown, IncomingRequestCfProperties>, dev, exec);
+    expect(authorize.status).toBe(302);
+    const back = new URL(authorize.headers.get("location")!);
+    expect(back.origin + back.pathname).toBe(redirect);
+    expect(back.searchParams.get("state")).toBe("s1");
+    const token = (form: Record<string, string>) => devFetch("/_dev/oauth/token", { method: "POST", headers: { "content-type": "application/x-www-form-urlencoded" }, body: new URLSearchParams(form).toString() });
+    const wrong = await token({ grant_type: "authorization_code", code: back.searchParams.get("code")!, redirect_uri: redirect, code_verifier: "w".repeat(50) });
+    expect(wrong).toMatchObject({ status: 400, json: { error: "invalid_grant" } });
+    const issued = await token({ grant_type: "authorization_code", code: back.searchParams.get("code")!, redirect_uri: redirect, code_verifier: verifier });
+    expect(issued.json).toMatchObject({ access_token: expect.stringMatching(/^dev-at-/), refresh_token: expect.stringMatching(/^dev-rt-/), expires_in: 3600 });
+    expect((await token({ grant_type: "refresh_token", refresh_token: issued.json.refresh_token as string })).json).toMatchObject({ access_token: expect.stringMatching(/^dev-at-/) });
+    expect((await token({ grant_type: "refresh_token", refresh_token: "other" })).json).toMatchObject({ error: "invalid_grant" });
+  });
+});

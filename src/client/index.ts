@@ -13,6 +13,7 @@ export type { WebhookSecret, Webhooks } from "./webhooks";
 export type { Provider, Providers } from "./providers";
 export type { SecretAction, SecretAssignment, SecretSummary, SecretUpsert, SecretValue, Secrets, UpsertSecretInput } from "./secrets";
 export type { CreateCredentialInput, Credential, CredentialListQuery, Credentials, RotateCredentialInput, RotatedCredential, UpdateCredentialInput } from "./credentials";
+export type { ConnectedOAuth, ConnectOAuthInput, OAuth, OAuthStatus, PasteOAuthInput } from "./oauth";
 export type {
   CreatedAgentToken,
   MintAgentTokenInput,

@@ -3,6 +3,7 @@ import { Audit } from "./audit";
 import { Credentials } from "./credentials";
 import { Transport, type VaultOptions } from "./http";
 import { Leases } from "./leases";
+import { OAuth } from "./oauth";
 import { Proposals } from "./proposals";
 import { Providers } from "./providers";
 import { Secrets } from "./secrets";
@@ -27,6 +28,7 @@ export class Vault {
   readonly secrets: Secrets;
   readonly credentials: Credentials;
   readonly leases: Leases;
+  readonly oauth: OAuth;
   /** Seed 003: vaults, credentials by KEY, services, agent tokens, the proxy's log. */
   readonly vaults: Vaults;
   /** Proposals: an agent asks for credentials and services, a member approves. */
@@ -45,6 +47,7 @@ export class Vault {
     this.secrets = new Secrets(http);
     this.credentials = new Credentials(http);
     this.leases = new Leases(http);
+    this.oauth = new OAuth(http);
     this.vaults = new Vaults(http);
     this.proposals = new Proposals(http);
   }

@@ -10,6 +10,9 @@
  *   GET  /_dev/fal/requests/<id>                 the "result": {"images":[...],"prompt"}
  *   POST /_dev/replicate/v1/predictions          {"id","status":"starting","urls":{"get"}}
  *   GET  /_dev/replicate/v1/predictions/<id>     {"id","status":"succeeded","output":[...]}
+ *   GET  /_dev/oauth/authorize                   an OAuth provider's consent: redirects back with ?code&state
+ *   POST /_dev/oauth/token                       its token endpoint: authorization_code (PKCE S256 checked)
+ *                                                and refresh_token grants (refresh tokens "dev-rt-..."; others invalid_grant)
  */
 import type { Env } from "../env";
 
@@ -46,7 +49,44 @@ export async function devTarget(request: Request): Promise<Response> {
     const id = encodeId(promptOf(body));
     return json({ id, status: "starting", urls: { get: `${url.origin}/_dev/replicate/v1/predictions/${id}` } }, 201);
   }
+  if (path === "/oauth/authorize" && request.method === "GET") return devAuthorize(url);
+  if (path === "/oauth/token" && request.method === "POST") return devToken(body);
   return json({ error: "Not found", code: "not_found" }, 404);
+}
+
+/** Consent granted at once; the code carries the challenge and redirect URI it was issued for. */
+function devAuthorize(url: URL): Response {
+  const redirect = url.searchParams.get("redirect_uri");
+  const state = url.searchParams.get("state");
+  if (!redirect || !state || url.searchParams.get("code_challenge_method") !== "S256") return json({ error: "invalid_request" }, 400);
+  const back = new URL(redirect);
+  back.searchParams.set("code", encodeId(JSON.stringify({ c: url.searchParams.get("code_challenge"), r: redirect })));
+  back.searchParams.set("state", state);
+  return new Response(null, { status: 302, headers: { location: back.toString() } });
+}
+
+async function devToken(body: string): Promise<Response> {
+  const form = new URLSearchParams(body);
+  const issue = () => {
+    const random = () => Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("");
+    return json({ access_token: `dev-at-${random()}`, token_type: "Bearer", expires_in: 3600, refresh_token: `dev-rt-${random()}` });
+  };
+  if (form.get("grant_type") === "refresh_token") {
+    return (form.get("refresh_token") ?? "").startsWith("dev-rt-") ? issue() : json({ error: "invalid_grant", error_description: "unknown refresh token" }, 400);
+  }
+  if (form.get("grant_type") === "authorization_code") {
+    let issued: { c?: string; r?: string } = {};
+    try {
+      issued = JSON.parse(decodeId(form.get("code") ?? "")) as { c?: string; r?: string };
+    } catch {
+      issued = {};
+    }
+    const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(form.get("code_verifier") ?? ""));
+    const challenge = btoa(String.fromCharCode(...new Uint8Array(digest))).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+    if (!issued.c || issued.c !== challenge || issued.r !== form.get("redirect_uri")) return json({ error: "invalid_grant", error_description: "bad code or verifier" }, 400);
+    return issue();
+  }
+  return json({ error: "unsupported_grant_type" }, 400);
 }
 
 /** `prompt` or `input.prompt` of a JSON body, if any. */

@@ -8,8 +8,9 @@ import { tokenRoutes } from "./tokens";
 import { secretRoutes } from "./secrets";
 import { credentialRoutes } from "./credentials";
 import { webhookRoutes } from "./webhooks";
+import { oauthBrowserRoutes, oauthVaultRoutes } from "./oauth";
 import { vaultRoutes } from "./vaults";
 import { proposalRoutes } from "./proposals";
 
 /** Every route the Worker serves, in one table (the router and the OpenAPI document read it). */
-export const routes: AnyRoute[] = [...metaRoutes(() => routes), ...tokenRoutes, ...secretRoutes, ...credentialRoutes, ...vaultRoutes, ...proposalRoutes, ...taskRoutes, ...webhookRoutes, ...auditRoutes, ...accountRoutes, ...adminRoutes];
+export const routes: AnyRoute[] = [...metaRoutes(() => routes), ...tokenRoutes, ...secretRoutes, ...credentialRoutes, ...vaultRoutes, ...oauthVaultRoutes, ...proposalRoutes, ...taskRoutes, ...webhookRoutes, ...auditRoutes, ...accountRoutes, ...adminRoutes, ...oauthBrowserRoutes];

@@ -4,6 +4,7 @@ import { gateFor } from "../gate/client";
 import { PLANS, type Plan } from "../plans";
 import { ack, type Delivery } from "../queue/messages";
 import { VaultDecryptError } from "../vault/cipher";
+import { freshenOAuthValues, OAuthUnavailableError } from "../oauth/inject";
 import { resolveReferences, TokenUnavailableError, type Resolved } from "../vault/tokens";
 import { urlAllowedFor } from "../vault/hosts";
 import { afterAttempt, attemptEnd, onClaimLost, onDelivery, type AttemptOutcome, type CallObservation } from "./decide";
@@ -40,6 +41,15 @@ export function pinnedVersions(row: Pick<TaskRow, "token_versions">): Record<str
   if (!row.token_versions) return {};
   const parsed = JSON.parse(row.token_versions) as Record<string, unknown>;
   return Object.fromEntries(Object.entries(parsed).filter((e): e is [string, number] => typeof e[1] === "number"));
+}
+
+/**
+ * An OAuth credential without a usable access token: a refresh that failed may pass (retried
+ * like a network failure); one that needs a reconnect fails the task.
+ */
+export function oauthOutcome(error: OAuthUnavailableError): { kind: "network" | "blocked"; message: string } {
+  const message = `credential ${error.tokenId}: ${error.message}`;
+  return error.code === "oauth_refresh_failed" ? { kind: "network", message } : { kind: "blocked", message };
 }
 
 /** A URL may receive the resolved credentials only if every one of them allows its host. */
@@ -86,9 +96,12 @@ async function attempt(env: Env, task: TaskWithTeam): Promise<AttemptOutcome> {
   const headers = JSON.parse(task.headers) as Record<string, string>;
   let resolved: Resolved;
   try {
-    resolved = await resolveReferences(callerFor(env, task), referencesIn(headers), pinnedVersions(task));
+    const caller = callerFor(env, task);
+    resolved = await resolveReferences(caller, referencesIn(headers), pinnedVersions(task));
+    await freshenOAuthValues(caller, resolved);
   } catch (error) {
     if (error instanceof TokenUnavailableError) return { kind: "references_unavailable", tokenIds: error.tokenIds };
+    if (error instanceof OAuthUnavailableError) return oauthOutcome(error);
     if (error instanceof VaultDecryptError) return { kind: "undecryptable", tokenId: error.tokenId };
     throw error;
   }

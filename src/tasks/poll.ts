@@ -1,9 +1,10 @@
 import type { Env } from "../env";
 import { allowLoopbackTargets, checkOutboundUrl } from "../outbound/url-policy";
 import { ack, type Delivery } from "../queue/messages";
+import { freshenOAuthValues, OAuthUnavailableError } from "../oauth/inject";
 import { resolveReferences, TokenUnavailableError, type Resolved } from "../vault/tokens";
 import { afterResultFetch, afterStatusFetch, onPollDelivery, type Fetch, type FetchOutcome, type Step } from "./decide";
-import { callerFor, hostCheck, loadForExecution, observe, pinnedVersions, type TaskWithTeam } from "./execute";
+import { callerFor, hostCheck, loadForExecution, oauthOutcome, observe, pinnedVersions, type TaskWithTeam } from "./execute";
 import { callOut } from "./http-call";
 import { mayForwardCredentials } from "./providers";
 import { credentialHeaderNames, referencesIn, substitute } from "./references";
@@ -37,9 +38,12 @@ async function fetchWithPolicy(env: Env, row: TaskWithTeam, { url, forwardAuth }
   let resolved: Resolved;
   try {
     // The versions fixed at creation: a rotation never mixes keys inside one task.
-    resolved = await resolveReferences(callerFor(env, row), referencesIn(submitted), pinnedVersions(row));
+    const caller = callerFor(env, row);
+    resolved = await resolveReferences(caller, referencesIn(submitted), pinnedVersions(row));
+    await freshenOAuthValues(caller, resolved);
   } catch (error) {
     if (error instanceof TokenUnavailableError) return { kind: "references_unavailable", tokenIds: error.tokenIds };
+    if (error instanceof OAuthUnavailableError) return oauthOutcome(error);
     throw error;
   }
   const values = resolved.values;

@@ -6,6 +6,7 @@ import { openSecret, sealSecret, type SealedSecret } from "./cipher";
 import { getKeyring, type Keyring } from "./keyring";
 import { log } from "../log";
 import { webhookSecretLabel } from "../webhooks/secret";
+import { reencryptOAuthSecrets, STALE_OAUTH } from "../oauth/reencrypt";
 import { versionLabel } from "./store";
 
 /**
@@ -107,18 +108,20 @@ export async function reencryptBatch(ctx: IdentifiedContext, limit: number, afte
   for (const teamId of new Set(rows.filter((r) => r.kind === "vault_key").map((r) => r.team_id))) await gatewayChanged(env, teamId);
   const webhookSecrets = after === "" ? await reencryptWebhookSecrets(env, active, limit, failed) : 0;
   const versions = after === "" ? await reencryptRotatedVersions(env, active, limit, failed) : 0;
+  const oauth = after === "" ? await reencryptOAuthSecrets(env, keyring, limit, (row, label) => reseal(keyring, row, label, active, failed)) : 0;
   const remaining = await env.DB
     .prepare(
       `SELECT (SELECT COUNT(*) FROM tokens WHERE revoked_at IS NULL AND key_version < ?1)
             + (SELECT COUNT(*) FROM webhook_secrets WHERE key_version < ?1)
-            + (SELECT COUNT(*) FROM credential_versions WHERE state = 'rotated' AND key_version < ?1) AS n`,
+            + (SELECT COUNT(*) FROM credential_versions WHERE state = 'rotated' AND key_version < ?1)
+            + (SELECT COUNT(*) FROM oauth_credentials WHERE ${STALE_OAUTH}) AS n`,
     )
     .bind(active)
     .first<number>("n");
   const last = rows[rows.length - 1];
   return {
     activeKeyVersion: active,
-    reencrypted: reencrypted + webhookSecrets + versions,
+    reencrypted: reencrypted + webhookSecrets + versions + oauth,
     failed,
     remaining: remaining ?? 0,
     nextCursor: rows.length === limit && last ? last.id : null,

@@ -115,6 +115,7 @@ interface SealedRow {
   iv: string;
   key_version: number;
   allowed_hosts: string | null;
+  type: string;
 }
 
 /** Resolved references: the values, and the hosts each may be sent to (null: unbound). */
@@ -122,6 +123,8 @@ export interface Resolved {
   values: Map<string, string>;
   allowedHosts: Map<string, string[] | null>;
   versions: Map<string, number>;
+  /** Each credential's type ('oauth': its value is an access token the caller freshens, src/oauth/inject.ts). */
+  types: Map<string, string>;
 }
 
 /** The API key a resolution acts for: a task's creator, or the calling key. */
@@ -141,7 +144,7 @@ function keyOf(ctx: TeamContext): string {
 export async function resolveReferences(ctx: TeamContext, ids: string[], pinned: Readonly<Record<string, number>> = {}): Promise<Resolved> {
   const { env, team } = ctx;
   const unique = [...new Set(ids)];
-  const resolved: Resolved = { values: new Map(), allowedHosts: new Map(), versions: new Map() };
+  const resolved: Resolved = { values: new Map(), allowedHosts: new Map(), versions: new Map(), types: new Map() };
   if (unique.length === 0) return resolved;
   const keyring = await getKeyring(env);
   const at = new Date().toISOString();
@@ -152,7 +155,7 @@ export async function resolveReferences(ctx: TeamContext, ids: string[], pinned:
       CASE WHEN w.column2 IS NULL OR w.column2 = t.current_version THEN t.ciphertext ELSE v.ciphertext END AS ciphertext,
       CASE WHEN w.column2 IS NULL OR w.column2 = t.current_version THEN t.iv ELSE v.iv END AS iv,
       CASE WHEN w.column2 IS NULL OR w.column2 = t.current_version THEN t.key_version ELSE v.key_version END AS key_version,
-      t.allowed_hosts
+      t.allowed_hosts, t.type
     FROM (VALUES ${unique.map(() => "(?, ?)").join(", ")}) w
     JOIN tokens t ON t.id = w.column1
     LEFT JOIN credential_versions v ON v.token_id = t.id AND v.version = w.column2
@@ -184,6 +187,7 @@ export async function resolveReferences(ctx: TeamContext, ids: string[], pinned:
     resolved.values.set(r.id, values[i] ?? "");
     resolved.allowedHosts.set(r.id, parseAllowedHosts(r.allowed_hosts));
     resolved.versions.set(r.id, r.version);
+    resolved.types.set(r.id, r.type);
   });
   return resolved;
 }

@@ -100,7 +100,7 @@ export async function vaultKeyStatements(ctx: TeamContext, values: Record<string
     const row = existing.get(key);
     if (row) {
       statements.push(
-        ...(await newVersionStatements(ctx, { tokenId: row.id, fromVersion: row.current_version, value, graceUntil: null, audit: { action: "vault.credential.set", targetType: "credential", metadata: { key } } }, at)),
+        ...(await newVersionStatements(ctx, { tokenId: row.id, fromVersion: row.current_version, value, graceUntil: null, set: { type: "static" }, audit: { action: "vault.credential.set", targetType: "credential", metadata: { key } } }, at)),
       );
       set.push({ key, id: row.id, version: row.current_version + 1, created: false });
       continue;

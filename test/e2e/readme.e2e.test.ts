@@ -11,31 +11,9 @@ import { copyFileSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import { baseUrl, waitForTask } from "./helpers";
+import { shellBlocks, SKIP } from "./readme-blocks";
 
 const ROOT = join(import.meta.dirname, "..", "..");
-const SKIP = "<!-- readme-test: skip -->";
-
-export interface ShellBlock {
-  line: number;
-  code: string;
-  skipped: boolean;
-}
-
-/** The README's ```sh blocks, each marked skipped when the line before its fence is the skip comment. */
-export function shellBlocks(markdown: string): ShellBlock[] {
-  const lines = markdown.split("\n");
-  const blocks: ShellBlock[] = [];
-  for (let i = 0; i < lines.length; i++) {
-    if (lines[i]?.trim() !== "```sh") continue;
-    const end = lines.findIndex((l, j) => j > i && l.trim() === "```");
-    if (end < 0) throw new Error(`unclosed sh block at README line ${i + 1}`);
-    let before = i - 1;
-    while (before >= 0 && lines[before]?.trim() === "") before--;
-    blocks.push({ line: i + 1, code: lines.slice(i + 1, end).join("\n"), skipped: lines[before]?.trim() === SKIP });
-    i = end;
-  }
-  return blocks;
-}
 
 describe("README examples", () => {
   const blocks = shellBlocks(readFileSync(join(ROOT, "README.md"), "utf8"));

@@ -23,6 +23,8 @@
  *                                                                 ?foreign=1 returns status/response URLs on another origin)
  *                         GET  /ns/<id>/fal/requests/<rid>/status  IN_QUEUE, IN_PROGRESS, then COMPLETED
  *                         GET  /ns/<id>/fal/requests/<rid>         the result (or 422 {"detail":...})
+ *   OAuth provider:       /oauth/<id>/authorize|token|api, /__oauth/<id>/config|stats|expire (oauth-provider.ts),
+ *                         GET /__oauth-mint/<id> a refresh token it accepts
  *   Replicate API:        POST /ns/<id>/replicate/v1/predictions   (input.fail = true ends as "failed")
  *                         GET  /ns/<id>/replicate/v1/predictions/<pid>  starting, processing, then succeeded/failed
  *                         (input.bigLogs = true adds 200 KB of logs to every status answer)
@@ -30,6 +32,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { echoForms } from "../helpers/encodings";
+import { handleOAuth, mintRefreshToken } from "./oauth-provider";
 
 export interface RecordedRequest {
   method: string;
@@ -73,6 +76,10 @@ export async function startUpstream(port = 0): Promise<Upstream> {
     const url = new URL(req.url ?? "/", `http://${req.headers.host}`);
     const self = `http://${req.headers.host}`;
     const foreign = self.includes("127.0.0.1") ? self.replace("127.0.0.1", "localhost") : self.replace("localhost", "127.0.0.1");
+    // A fake OAuth provider per namespace (oauth-provider.ts).
+    if (await handleOAuth(req, res, url, body)) return;
+    // A refresh token the provider of <ns> accepts, as if obtained elsewhere (paste tests).
+    if (url.pathname.startsWith("/__oauth-mint/")) return send(res, 200, { refresh_token: mintRefreshToken(url.pathname.slice("/__oauth-mint/".length)) });
     if (url.pathname.startsWith("/__records/")) {
       return send(res, 200, records.get(url.pathname.slice("/__records/".length)) ?? []);
     }
