@@ -77,4 +77,41 @@ describe("portal: proposals", () => {
     const keys = await call("GET", `/v1/vaults/${user.team.id}/credentials?reveal=true`, { headers: { authorization: `Bearer ${user.token}` } });
     expect(keys.json.credentials.map((c: { key: string; value: string }) => [c.key, c.value])).toEqual([["A_PASS", value], ["A_USER", agentValue]]);
   });
+
+  it("an OAuth slot needs no value to allow, then offers Connect (a link to the provider) and token paste", async () => {
+    const { user, browser, agentKey } = await reviewer("pp-oauth");
+    const id = (
+      await call("POST", "/v1/proposals", {
+        key: agentKey,
+        body: {
+          services: [{ name: "gh", host: "api.github.com", auth: { type: "bearer", token: "GITHUB" } }],
+          credentials: [{ action: "set", key: "GITHUB", type: "oauth", description: "GitHub OAuth", oauth: { authorization_url: "https://github.com/login/oauth/authorize", token_url: "https://github.com/login/oauth/access_token", scopes: "repo user" } }],
+        },
+      })
+    ).json.proposal.id;
+    const pending = await browser.get(`/portal/proposals/${id}`);
+    expect(pending.text).toContain("no value is needed to allow");
+    expect(pending.text).not.toContain("Connect GITHUB");
+    const allowed = await browser.submit(`/portal/proposals/${id}`, `/portal/proposals/${id}/approve`, {});
+    expect([allowed.status, allowed.location]).toEqual([303, `/portal/proposals/${id}?done=approved`]);
+    const page = await browser.get(`/portal/proposals/${id}`);
+    expect(page.text).toContain("Connect GITHUB");
+    expect(page.text).toContain("Not connected");
+    const connect = await browser.submit(`/portal/proposals/${id}`, `/portal/proposals/${id}/oauth/GITHUB/connect`, { "GITHUB-client_id": "client-1", "GITHUB-client_secret": "client-secret-canary" });
+    expect(connect.status).toBe(200);
+    const link = /id="continue-oauth" href="([^"]+)"/.exec(connect.text)?.[1]?.replace(/&amp;/g, "&");
+    const authorize = new URL(link!);
+    expect(authorize.origin + authorize.pathname).toBe("https://github.com/login/oauth/authorize");
+    expect(authorize.searchParams.get("client_id")).toBe("client-1");
+    expect(authorize.searchParams.get("code_challenge_method")).toBe("S256");
+    expect(connect.text).not.toContain("client-secret-canary");
+    const token = canaryValue();
+    const pasted = await browser.submit(`/portal/proposals/${id}`, `/portal/proposals/${id}/oauth/GITHUB/tokens`, { "GITHUB-access_token": token });
+    expect([pasted.status, pasted.location]).toEqual([303, `/portal/proposals/${id}?done=connected`]);
+    const after = await browser.get(`/portal/proposals/${id}?done=connected`);
+    expect(after.text).toContain("Connected");
+    for (const html of browser.pages) expect(html).not.toContain(token);
+    const status = await call("GET", `/v1/vaults/${user.team.id}/credentials/GITHUB/oauth/status`, { headers: { authorization: `Bearer ${user.token}` } });
+    expect(status.json.connected).toBe(true);
+  });
 });

@@ -1,10 +1,13 @@
 import { PROPOSAL_STATUSES, type ProposalStatus } from "../../api/proposals";
 import { createContext, type VaultContext } from "../../context";
 import { AppError } from "../../errors";
+import { ConnectBody, PasteBody } from "../../api/oauth";
+import { startConnect } from "../../oauth/connect";
+import { oauthStatus, pasteTokens } from "../../oauth/credentials";
 import { approveProposal, listProposals, proposalTeamId, rejectProposal, reviewProposal, type ProposalView } from "../../proposals/proposals";
 import { resolveVault } from "../../teams/vaults";
 import { redirect, type Route, type SignedInRequest } from "../app";
-import { field, formError, text, type FieldErrors } from "../forms";
+import { appFieldErrors, field, formError, text, zodFieldErrors, type FieldErrors } from "../forms";
 import { html, type Html } from "../html";
 import { csrfField } from "../layout";
 import { badge, date, none } from "./common";
@@ -108,13 +111,121 @@ ${pending ? field({ name: `value_${slot.key}`, label: `Replace the value of ${sl
   return html`<div class="card slot" data-slot="${slot.key}">${heading}${details}${input}</div>`;
 }
 
+/**
+ * After approval, an OAuth slot is connected here: Connect (the provider's consent, when the
+ * agent named an authorization URL) or pasted tokens, through the OAuth credentials' own
+ * functions. Before approval nothing can be connected (that would bypass the review).
+ */
+async function oauthBlock(r: SignedInRequest, ctx: VaultContext, p: ProposalView, errors: FieldErrors | undefined): Promise<Html> {
+  if (p.status !== "approved") return html``;
+  const slots = p.credentials.filter((c) => c.action === "set" && c.type === "oauth");
+  if (slots.length === 0) return html``;
+  const blocks: Html[] = [];
+  for (const slot of slots) {
+    // Not created until connected or pasted: "not found" is simply not connected yet.
+    const status = await oauthStatus(ctx, slot.key).catch((error: unknown) => {
+      if (error instanceof AppError && error.code === "not_found") return { connected: false, connectedAt: null };
+      throw error;
+    });
+    const o = slot.oauth;
+    const prefix = `${slot.key}-`;
+    const errs = errors && Object.fromEntries(Object.entries(errors).filter(([k]) => k.startsWith(prefix) || k === "form"));
+    blocks.push(html`<div class="card" data-oauth-slot="${slot.key}">
+<h3><code>${slot.key}</code> ${status.connected ? badge("Connected", "good") : badge("Not connected", "bad")}</h3>
+${status.connected ? html`<p>Connected ${date(status.connectedAt)}; the access token is refreshed automatically.</p>` : ""}
+${o?.authorization_url
+    ? html`<form method="post" action="/portal/proposals/${p.id}/oauth/${slot.key}/connect">
+${csrfField(r.csrf)}
+<p>Connect with the provider (${safeLink(o.authorization_url)}): enter your OAuth app's client credentials.</p>
+${field({ name: `${prefix}client_id`, label: `Client ID for ${slot.key}`, required: true, autocomplete: "off", errors: errs })}
+${field({ name: `${prefix}client_secret`, label: `Client secret for ${slot.key} (optional)`, type: "password", autocomplete: "off", errors: errs })}
+<div class="actions"><button type="submit">Connect ${slot.key}</button></div>
+</form>`
+    : ""}
+<form method="post" action="/portal/proposals/${p.id}/oauth/${slot.key}/tokens">
+${csrfField(r.csrf)}
+<p>Or paste tokens you already have (a refresh token is checked with the provider at once).</p>
+${field({ name: `${prefix}access_token`, label: `Access token for ${slot.key}`, type: "password", autocomplete: "off", errors: errs })}
+${field({ name: `${prefix}refresh_token`, label: `Refresh token for ${slot.key}`, type: "password", autocomplete: "off", errors: errs })}
+${field({ name: `${prefix}paste_client_id`, label: `Client ID for ${slot.key} (with a refresh token)`, autocomplete: "off", errors: errs })}
+${field({ name: `${prefix}paste_client_secret`, label: `Client secret for ${slot.key} (with a refresh token)`, type: "password", autocomplete: "off", errors: errs })}
+<div class="actions"><button type="submit" class="secondary">Save tokens for ${slot.key}</button></div>
+</form>
+</div>`);
+  }
+  return html`<h2>Connect OAuth credentials</h2>${blocks}`;
+}
+
+function oauthSlotOf(p: ProposalView, key: string) {
+  const slot = p.credentials.find((c) => c.action === "set" && c.type === "oauth" && c.key === key);
+  if (!slot?.oauth || p.status !== "approved") throw new AppError("not_found", "No OAuth credential of an approved proposal by that KEY");
+  return { ...slot, oauth: slot.oauth };
+}
+
+async function oauthConnect(r: SignedInRequest): Promise<Response> {
+  const id = r.params.id ?? "";
+  const ctx = await vaultContextFor(r, id);
+  const { proposal: p } = await reviewProposal(ctx, id, r.url.origin);
+  const slot = oauthSlotOf(p, r.params.key ?? "");
+  const prefix = `${slot.key}-`;
+  const parsed = ConnectBody.safeParse({
+    authorization_url: slot.oauth.authorization_url,
+    token_url: slot.oauth.token_url,
+    client_id: text(r.form, `${prefix}client_id`),
+    ...(text(r.form, `${prefix}client_secret`) ? { client_secret: text(r.form, `${prefix}client_secret`) } : {}),
+    ...(slot.oauth.scopes ? { scopes: slot.oauth.scopes } : {}),
+  });
+  if (!parsed.success) return approvalPage(r, prefixed(zodFieldErrors(parsed.error), prefix), 400);
+  let started;
+  try {
+    started = await startConnect(ctx, slot.key, parsed.data, r.url.origin);
+  } catch (error) {
+    if (error instanceof AppError && error.status < 500) return approvalPage(r, { form: error.message }, error.status);
+    throw error;
+  }
+  // A link, not a redirect: the portal's CSP (form-action 'self') stops a form's redirect to another origin.
+  const body = html`<p><a href="/portal/proposals/${p.id}">← The proposal</a></p>
+<h1>Connect ${slot.key}</h1>
+<div class="card"><p>Continue at the provider to give consent; you come back to a page that says whether it worked. The link is valid for 10 minutes, once.</p>
+<p><a id="continue-oauth" href="${started.authorizationUrl}" rel="noopener noreferrer">Continue to the provider</a></p></div>`;
+  return r.page({ title: `Connect ${slot.key}`, nav: "proposals" }, body);
+}
+
+const prefixed = (errors: FieldErrors, prefix: string): FieldErrors => Object.fromEntries(Object.entries(errors).map(([k, v]) => [k === "form" ? k : `${prefix}${k}`, v]));
+
+async function oauthPaste(r: SignedInRequest): Promise<Response> {
+  const id = r.params.id ?? "";
+  const ctx = await vaultContextFor(r, id);
+  const { proposal: p } = await reviewProposal(ctx, id, r.url.origin);
+  const slot = oauthSlotOf(p, r.params.key ?? "");
+  const prefix = `${slot.key}-`;
+  const optional = (name: string, as: string) => (text(r.form, `${prefix}${name}`) ? { [as]: text(r.form, `${prefix}${name}`) } : {});
+  const parsed = PasteBody.safeParse({
+    ...optional("access_token", "access_token"),
+    ...optional("refresh_token", "refresh_token"),
+    ...optional("paste_client_id", "client_id"),
+    ...optional("paste_client_secret", "client_secret"),
+    token_url: slot.oauth.token_url,
+    ...(slot.oauth.scopes ? { scopes: slot.oauth.scopes } : {}),
+  });
+  if (!parsed.success) return approvalPage(r, prefixed(zodFieldErrors(parsed.error), prefix), 400);
+  try {
+    await pasteTokens(ctx, slot.key, parsed.data);
+  } catch (error) {
+    // The provider's refusal or a bad field: shown, the tokens never rendered back.
+    if (error instanceof AppError && error.status < 500) return approvalPage(r, prefixed(appFieldErrors(error), prefix), error.status);
+    throw error;
+  }
+  return redirect(`/portal/proposals/${p.id}?done=connected`);
+}
+
 async function approvalPage(r: SignedInRequest, errors?: FieldErrors, status = 200): Promise<Response> {
   const id = r.params.id ?? "";
   const ctx = await vaultContextFor(r, id);
   const { proposal: p, warnings } = await reviewProposal(ctx, id, r.url.origin);
   const pending = p.status === "pending";
   const done = r.url.searchParams.get("done");
-  const notice = done === "approved" ? "Proposal allowed: its credentials and services are in place." : done === "rejected" ? "Proposal rejected." : undefined;
+  const notice = done === "approved" ? "Proposal allowed: its credentials and services are in place." : done === "rejected" ? "Proposal rejected." : done === "connected" ? "OAuth tokens saved." : undefined;
   const slots = p.credentials.filter((c) => c.action === "set" || c.action === "delete");
   const body = html`<p><a href="/portal/proposals">← Proposals</a></p>
 <h1>Proposal for ${p.vault} ${statusBadge(p.status)}</h1>
@@ -137,7 +248,9 @@ ${csrfField(r.csrf)}
 ${field({ name: "reason", label: "Reason (shown to the agent)", multiline: true })}
 <div class="actions"><button type="submit" class="danger" id="reject">Reject</button></div>
 </form>`
-    : html`${slots.length ? html`<h2>Credentials</h2>${slots.map((s) => slotBlock(p, s, false, undefined))}` : ""}`}`;
+    : html`${slots.length ? html`<h2>Credentials</h2>${slots.map((s) => slotBlock(p, s, false, undefined))}` : ""}
+${formError(errors)}
+${await oauthBlock(r, ctx, p, errors)}`}`;
   return r.page({ title: "Proposal", nav: "proposals", notice }, body, status);
 }
 
@@ -207,4 +320,6 @@ export const proposalRoutes: Route[] = [
   { method: "GET", path: "/portal/proposals/:id", auth: "user", handler: (r) => approvalPage(r) },
   { method: "POST", path: "/portal/proposals/:id/approve", auth: "user", handler: approve },
   { method: "POST", path: "/portal/proposals/:id/reject", auth: "user", handler: reject },
+  { method: "POST", path: "/portal/proposals/:id/oauth/:key/connect", auth: "user", handler: oauthConnect },
+  { method: "POST", path: "/portal/proposals/:id/oauth/:key/tokens", auth: "user", handler: oauthPaste },
 ];
