@@ -17,6 +17,11 @@
  *   GET /cost?key=<API key of a fresh team>&target=<url>   the cost model: every operation of
  *                                          bench/cost/scenarios.ts run once through the real
  *                                          Worker with metered bindings; counts and $ per million
+ *   POST /gateway-fixture {teamId, key, value, service, host}   a vault KEY credential (sealed by the
+ *                                          store's cipher, kind vault_key) and a bearer service naming it,
+ *                                          as the gateway's writers leave them (then gatewayChanged)
+ *   GET /proxy-cost?key=<API key>&url=<proxied URL>&n=<n>   the proxy's warm path through the real
+ *                                          Worker with metered bindings (bench/cost/proxy.ts)
  *   GET /loop?op=noop|d1|resolve|rl|gate&n=<n>&chunk=<k>&...   n sequential calls inside the Worker,
  *                                          timed in chunks of k calls
  *
@@ -30,6 +35,11 @@ import { taskContext } from "../src/context";
 import type { Env } from "../src/env";
 import { gateFor } from "../src/gate/client";
 import { resolveTokens } from "../src/vault/tokens";
+import { gatewayChanged } from "../src/gateway/cache";
+import { ulid } from "../src/ids";
+import { sealSecret } from "../src/vault/cipher";
+import { getKeyring } from "../src/vault/keyring";
+import { measureProxyWarmPath } from "./cost/proxy";
 import { measureOperations, OPERATIONS } from "./cost/scenarios";
 import { ASSUMPTIONS, price, PRICES } from "./cost/prices";
 
@@ -44,6 +54,20 @@ async function teamSalt(env: Env, teamId: string): Promise<string> {
     salts.set(teamId, salt);
   }
   return salt;
+}
+
+/** The bench's own fixture (its value is the bench's, not a user's): a KEY and a bearer service naming it. */
+async function gatewayFixture(env: Env, input: { teamId: string; key: string; value: string; service: string; host: string }): Promise<void> {
+  const id = `tok_${ulid()}`;
+  const sealed = await sealSecret(await getKeyring(env), { teamId: input.teamId, salt: await teamSalt(env, input.teamId) }, id, input.value);
+  const at = new Date().toISOString();
+  await env.DB.batch([
+    env.DB.prepare("INSERT INTO tokens (id, team_id, name, ciphertext, iv, key_version, created_at, kind) VALUES (?, ?, ?, ?, ?, ?, ?, 'vault_key')").bind(id, input.teamId, input.key, sealed.ciphertext, sealed.iv, sealed.keyVersion, at),
+    env.DB
+      .prepare("INSERT INTO services (team_id, name, host, enabled, auth, position, created_at, updated_at) VALUES (?, ?, ?, 1, ?, 1, ?, ?)")
+      .bind(input.teamId, input.service, input.host, JSON.stringify({ type: "bearer", token: input.key }), at, at),
+  ]);
+  await gatewayChanged(env, input.teamId);
 }
 
 type Op = () => Promise<unknown>;
@@ -95,6 +119,14 @@ export default {
         const counts = await measureOperations(env, { key: url.searchParams.get("key") ?? "", targetUrl: url.searchParams.get("target") ?? "" });
         const operations = Object.entries(counts).map(([op, c]) => ({ op, what: OPERATIONS[op as keyof typeof OPERATIONS], counts: c, perMillion: price(c) }));
         return Response.json({ prices: PRICES, assumptions: ASSUMPTIONS, operations });
+      }
+      if (url.pathname === "/gateway-fixture") {
+        await gatewayFixture(env, await request.json());
+        return Response.json({ ok: true });
+      }
+      if (url.pathname === "/proxy-cost") {
+        const counts = await measureProxyWarmPath(env, { key: url.searchParams.get("key") ?? "", url: url.searchParams.get("url") ?? "", requests: Number(url.searchParams.get("n") ?? "50") });
+        return Response.json(counts);
       }
       const op = await prepare(env, url, request.headers);
       const loop = url.pathname === "/loop";

@@ -36,6 +36,7 @@ import { memorySection } from "./sections/6-memory.mjs";
 import { fairnessSection } from "./sections/7-fairness.mjs";
 import { costSection } from "./sections/8-cost.mjs";
 import { storeSection } from "./sections/8-store.mjs";
+import { proxySection } from "./sections/10-proxy.mjs";
 
 async function main() {
   const startedAt = new Date();
@@ -79,7 +80,7 @@ async function main() {
     const only = new Set((process.env.BENCH_ONLY ?? "").split(",").map((s) => s.trim()).filter(Boolean));
     const runs = (n) => only.size === 0 || only.has(String(n));
     // Sections 2 and 5 compare against 1 and 3: they bring their baseline along.
-    const ceiling = runs(1) || runs(2) ? await ceilingSection(ctx) : undefined;
+    const ceiling = runs(1) || runs(2) || runs(10) ? await ceilingSection(ctx) : undefined;
     if (runs(2)) await authenticatedSection(ctx, ceiling);
     const resolution = runs(3) || runs(5) ? await resolutionSection(ctx) : undefined;
     if (runs(8)) await costSection(ctx);
@@ -87,6 +88,7 @@ async function main() {
     if (runs(5)) await rateLimiterSection(ctx, resolution);
     if (runs(7)) await fairnessSection(ctx);
     if (runs(9)) await storeSection(ctx, ceiling ?? (await ceilingSection(ctx)));
+    if (runs(10)) await proxySection(ctx, ceiling);
     if (runs(6)) memorySection(ctx);
 
     meta.totalSeconds = (performance.now() - benchStarted) / 1000;

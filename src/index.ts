@@ -1,6 +1,8 @@
 /**
  * Token Vault Worker: the table of contents.
- *  - fetch: the HTTP API (routes/index.ts lists every route)
+ *  - fetch: the HTTP API (routes/index.ts lists every route), and the agent gateway's proxy
+ *    (/proxy/{host}/... and /s/{service}/..., gateway/proxy.ts: any method, streamed bodies,
+ *    served outside the JSON route table but answering errors through the same translator)
  *  - queue: the tasks consumer (and its dead-letter queue)
  *  - scheduled: the sweepers (stalled task steps; expiries and version retirements in the vault), then the retention purge
  *  - TeamGate: the team's Durable Object (API-key cache, revocations, request counter)
@@ -11,6 +13,8 @@
  */
 import { devTarget, isDevTargetRequest } from "./dev/target";
 import type { Env } from "./env";
+import { isProxyPath } from "./gateway/ingress";
+import { handleProxy } from "./gateway/proxy";
 import { createApp } from "./http/app";
 import { createPortal, isPortalRequest } from "./portal/app";
 import { portalRoutes } from "./portal/routes";
@@ -31,7 +35,13 @@ const portal = createPortal(portalRoutes);
 
 export default {
   fetch: (request, env, exec) =>
-    isDevTargetRequest(request, env) ? devTarget(request) : isPortalRequest(new URL(request.url)) ? portal(request, env, exec) : app(request, env, exec),
+    isDevTargetRequest(request, env)
+      ? devTarget(request)
+      : isProxyPath(new URL(request.url).pathname)
+        ? handleProxy(request, env, exec)
+        : isPortalRequest(new URL(request.url))
+          ? portal(request, env, exec)
+          : app(request, env, exec),
   // Without a ctx (tests driving one batch by hand) every step is awaited to its end.
   queue: (batch, env, ctx?: ExecutionContext) => handleQueue(batch, env, ctx),
   scheduled: async (_controller, env) => {

@@ -187,6 +187,7 @@ export function buildOpenApi(routes: AnyRoute[]) {
         "answers `method_not_allowed` (405) with an `Allow` header (components.responses.NotFound and MethodNotAllowed).",
     },
     servers: [{ url: "/" }],
+    "x-proxy": proxyDescription(),
     tags: usedTags.map((name) => ({ name, description: TAGS[name] ?? name })),
     paths,
     components: {
@@ -203,5 +204,40 @@ export function buildOpenApi(routes: AnyRoute[]) {
         sessionToken: { type: "http", scheme: "bearer", bearerFormat: "JWT", description: "Session token from /auth/signup or /auth/login" },
       },
     },
+  };
+}
+
+/**
+ * The proxy's two ingress forms (gateway/proxy.ts) are served outside the JSON route table (any
+ * method, any path below them, the upstream's answer streamed back as is), so they are not
+ * operations of this document: `x-proxy` describes them and the codes of the vault's own
+ * refusals, each under its status. (credential_not_found is answered with 502 there when a KEY a
+ * service names is gone; the catalog lists it under 400, where service writes answer it.)
+ */
+const PROXY_ERRORS: ErrorCode[] = ["validation_failed", "url_not_allowed", "credential_host_not_allowed", "insufficient_scope", "no_matching_service", "service_disabled", "proxy_auth_required", "rate_limited", "internal_error", "credential_expired", "oauth_not_connected", "oauth_refresh_failed", "upstream_error", "not_configured"];
+
+function proxyDescription() {
+  const byStatus = new Map<number, ErrorCode[]>();
+  for (const code of PROXY_ERRORS) byStatus.set(statusOf(code), [...(byStatus.get(statusOf(code)) ?? []), code]);
+  const responses: Record<string, unknown> = {};
+  for (const [status, codes] of byStatus) {
+    // Inline: references from an extension do not count as uses of a component.
+    const headers: Record<string, unknown> = {
+      "X-Request-Id": headerRef("X-Request-Id"),
+      "X-Vault-Proxy-Error": { description: "Set to true on the proxy's own refusals (absent on the upstream's answers)", schema: { type: "string", enum: ["true"] } },
+    };
+    if (status === 407) headers["Proxy-Authenticate"] = { description: "The scheme the proxy expects its vault key in", schema: { type: "string" } };
+    if (status === 429) for (const name of ["X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset", "Retry-After"] as const) headers[name] = headerRef(name);
+    responses[String(status)] = errorResponse(codes, headers);
+  }
+  return {
+    description:
+      "The agent gateway's credential-injecting proxy. `ANY /proxy/{host}[:port]/{path}?{query}` forwards to https://{host}/{path}?{query}; " +
+      "`ANY /s/{service}/{path}` forwards to the named service's host (an SDK's base URL). The vault key (scope proxy:use) goes in " +
+      "`Proxy-Authorization: Bearer`, `X-Vault-Token`, or where the service's credential goes. The upstream's answers come back as they are; " +
+      "the vault's own refusals are these JSON errors with `X-Vault-Proxy-Error: true`.",
+    paths: ["/proxy/{host}/{path}", "/s/{service}/{path}"],
+    requiredScope: "proxy:use",
+    responses,
   };
 }

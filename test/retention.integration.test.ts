@@ -81,3 +81,22 @@ describe("retention", () => {
     expect(purged.json.entries[0]).toMatchObject({ actor: { type: "system", id: "retention" }, metadata: { entries: 2, retentionDays: 30 } });
   });
 });
+
+describe("retention of the proxy's request log", () => {
+  it("deletes rows past PROXY_LOG_RETENTION_DAYS and keeps newer ones", async () => {
+    const team = await newTeam("pro");
+    const row = (id: string) =>
+      env.DB
+        .prepare("INSERT INTO proxy_log (id, team_id, api_key_id, method, host, path, service, credential_keys, status, error_code, duration_ms, created_at) VALUES (?, ?, NULL, 'GET', 'api.example.com', '/v1/x', NULL, '[]', 200, NULL, 3, ?)")
+        .bind(id, team.team.id, new Date().toISOString());
+    const old = [oldId("plog", 12), oldId("plog", 11)];
+    const recent = oldId("plog", 9);
+    await env.DB.batch([...old.map(row), row(recent)]);
+
+    const report = await purgeExpired({ ...env, PROXY_LOG_RETENTION_DAYS: "10" });
+
+    expect(report.proxyLogEntries).toBeGreaterThanOrEqual(2);
+    for (const id of old) expect(await exists("proxy_log", "id", id)).toBe(0);
+    expect(await exists("proxy_log", "id", recent)).toBe(1);
+  });
+});

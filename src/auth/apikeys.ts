@@ -140,9 +140,25 @@ export async function loadKeyRecord(db: D1Database, keyHash: string): Promise<Ke
 export async function authenticateApiKey(
   env: Pick<Env, "DB" | "TEAM_GATE" | "API_KEY_SECRET" | "LEGACY_API_KEYS_BEFORE">,
   headers: Headers,
-): Promise<{ auth: ApiKeyAuth; decision: RateLimitDecision; touch: boolean }> {
+): Promise<KeyAdmission> {
   const key = extractApiKey(headers);
   if (!key) throw new AppError("api_key_required");
+  return authenticateKey(env, key);
+}
+
+export interface KeyAdmission {
+  auth: ApiKeyAuth;
+  decision: RateLimitDecision;
+  touch: boolean;
+  /** The team's gateway version, from the same gate RPC (the proxy's cache check). */
+  gatewayVersion: string;
+}
+
+/** authenticateApiKey for a key already taken from the request (the proxy finds it in several places). */
+export async function authenticateKey(
+  env: Pick<Env, "DB" | "TEAM_GATE" | "API_KEY_SECRET" | "LEGACY_API_KEYS_BEFORE">,
+  key: string,
+): Promise<KeyAdmission> {
   if (!API_KEY_PATTERN.test(key)) throw new AppError("invalid_api_key");
   const checked = await hasValidChecksum(env, key);
   if (!checked && !mayBeLegacyKey(env, key)) throw new AppError("invalid_api_key");
@@ -151,10 +167,10 @@ export async function authenticateApiKey(
   const admitted = await gateFor(env, teamIdOfKey(key)).admit(keyHash, (hash) => loadKeyRecord(env.DB, hash));
   if (!admitted) throw new AppError("invalid_api_key");
   if (!checked) rememberLegacyKey(keyHash);
-  const { record, decision, touch } = admitted;
+  const { record, decision, touch, gatewayVersion } = admitted;
   // The gate refuses expired keys already; checked again here so no cache path can skip it.
   if (record.expiresAt && Date.parse(record.expiresAt) <= Date.now()) throw new AppError("invalid_api_key");
-  return { auth: { apiKeyId: record.apiKeyId, role: record.role ?? "standard", scopes: record.scopes, labels: record.labels ?? [], team: record.team }, decision, touch };
+  return { auth: { apiKeyId: record.apiKeyId, role: record.role ?? "standard", scopes: record.scopes, labels: record.labels ?? [], team: record.team }, decision, touch, gatewayVersion };
 }
 
 export interface ApiKeyRow {

@@ -10,6 +10,8 @@ export interface Admission<K extends GateKey> {
   record: K;
   decision: RateLimitDecision;
   touch: boolean;
+  /** The team's gateway version (see TeamGate.gatewayChanged). */
+  gatewayVersion: string;
 }
 
 /** The team's gate object itself (tests reach into it; everything else uses `gateFor`). */
@@ -31,7 +33,7 @@ export function gateFor(env: Pick<Env, "TEAM_GATE">, teamId: string) {
       if (step && "lookup" in step) step = await gate.admitLoaded(keyHash, teamId, await lookup(keyHash), step.lookup);
       if (!step || "lookup" in step) return null;
       // The gate caches and returns the records this team's lookups gave it, unchanged.
-      return { record: step.record as K, decision: step.decision, touch: step.touch };
+      return { record: step.record as K, decision: step.decision, touch: step.touch, gatewayVersion: step.gatewayVersion };
     },
     /** Counts one request against `limit` per minute, without a key. */
     consume: (limit: number): Promise<RateLimitDecision> => gate.consume(limit),
@@ -45,5 +47,7 @@ export function gateFor(env: Pick<Env, "TEAM_GATE">, teamId: string) {
     callsInFlight: (): Promise<number> => gate.callsInFlight(),
     revokeKey: (keyHash: string): Promise<void> => gate.revokeKey(keyHash),
     refresh: (): Promise<void> => gate.refresh(),
+    /** Bumps the team's gateway version: the proxy's caches reload on the very next request. */
+    gatewayChanged: (): Promise<string> => gate.gatewayChanged(),
   };
 }

@@ -8,12 +8,20 @@ import { RequestWindow } from "./request-window";
 
 export type { GateKey } from "./key-cache";
 
+const GATEWAY_VERSION = "gatewayVersion";
+
 /** The key is this team's and may pass; `decision` says whether the rate limit lets it. */
 export interface Admitted {
   record: GateKey;
   decision: RateLimitDecision;
   /** Record the key's last use now (asked at most once a minute per key). */
   touch: boolean;
+  /**
+   * The team's gateway version: changes whenever a service, a vault credential or the unmatched
+   * policy changes (`gatewayChanged`), so the proxy's isolate cache knows, in this same RPC,
+   * whether what it holds for the team is still current.
+   */
+  gatewayVersion: string;
 }
 
 /** The key is not cached: look it up and hand the record back with this generation. */
@@ -44,12 +52,28 @@ export class TeamGate extends DurableObject<Env> {
   private readonly keys: KeyCache;
   private readonly requests: RequestWindow;
   private readonly calls: InFlightCalls;
+  private gatewayVersion: string;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.keys = new KeyCache(ctx.storage.sql);
     this.requests = new RequestWindow(ctx.storage);
     this.calls = new InFlightCalls(ctx.storage.sql);
+    // Random, not a counter: a version can never come back (say after storage is reset), so a
+    // stale isolate cache entry can never look current.
+    this.gatewayVersion = ctx.storage.kv.get<string>(GATEWAY_VERSION) ?? this.newGatewayVersion();
+  }
+
+  private newGatewayVersion(): string {
+    const version = crypto.randomUUID();
+    this.ctx.storage.kv.put(GATEWAY_VERSION, version);
+    return version;
+  }
+
+  /** A service, credential or policy the proxy uses changed: every isolate reloads on its next request. */
+  gatewayChanged(): string {
+    this.gatewayVersion = this.newGatewayVersion();
+    return this.gatewayVersion;
   }
 
   /** Takes one of the team's `limit` outbound-call slots for `holder`, for at most `leaseMs`. */
@@ -97,7 +121,7 @@ export class TeamGate extends DurableObject<Env> {
     if (!record || record.revoked || record.team.id !== teamId) return null;
     // An expired key (a short-lived agent token) is refused from its expiry on, cached or not.
     if (record.expiresAt && Date.parse(record.expiresAt) <= Date.now()) return null;
-    return { record, decision: this.requests.consume(PLANS[record.team.plan].rateLimitPerMinute), touch: touch() };
+    return { record, decision: this.requests.consume(PLANS[record.team.plan].rateLimitPerMinute), touch: touch(), gatewayVersion: this.gatewayVersion };
   }
 
   /** Refuses the key from now on, whatever any cache or D1 says. */

@@ -1,4 +1,6 @@
-import type { TeamContext } from "../context";
+import type { ContextTeam, TeamContext } from "../context";
+import type { Env } from "../env";
+import type { AuditBy } from "./store";
 import { AppError } from "../errors";
 import type { Resolved } from "../vault/tokens";
 import { refresherFor, type AccessCode } from "./refresher";
@@ -42,4 +44,15 @@ export async function freshenOAuthValues(ctx: TeamContext, resolved: Resolved): 
   const oauth = [...resolved.types].filter(([, type]) => type === "oauth").map(([id]) => id);
   const tokens = await Promise.all(oauth.map((id) => currentAccessToken(ctx, id)));
   oauth.forEach((id, i) => resolved.values.set(id, tokens[i] ?? ""));
+}
+
+/**
+ * For the proxy (gateway/credential-value.ts): the access token to inject for an OAuth KEY, or
+ * the 502 that says why there is none. `rejectedToken`: the token the upstream just answered
+ * 401 to (one forced refresh, shared by concurrent requests).
+ */
+export async function oauthInjectionValue(env: Env, team: ContextTeam, tokenId: string, by: AuditBy, rejectedToken?: string): Promise<string> {
+  const result = await refresherFor(env, tokenId).access({ teamId: team.id, keySalt: team.keySalt, tokenId, by, ...(rejectedToken !== undefined ? { rejectedToken } : {}) });
+  if (!result.ok) throw toAppError(new OAuthUnavailableError(result.code, tokenId, result.message));
+  return result.accessToken;
 }

@@ -21,6 +21,7 @@ import { PLAN_NAMES, PLANS, type Plan } from "../plans";
 export const BATCH = 500;
 export const MAX_BATCHES = 4;
 export const DEFAULT_AUDIT_RETENTION_DAYS = 365;
+export const DEFAULT_PROXY_LOG_RETENTION_DAYS = 30;
 const DAY_MS = 24 * 3600 * 1000;
 const FINAL = "status IN ('completed', 'failed', 'timeout', 'cancelled')";
 
@@ -29,21 +30,28 @@ export function auditRetentionDays(env: Pick<Env, "AUDIT_RETENTION_DAYS">): numb
   return Number.isFinite(days) && days >= 1 ? days : DEFAULT_AUDIT_RETENTION_DAYS;
 }
 
+export function proxyLogRetentionDays(env: Pick<Env, "PROXY_LOG_RETENTION_DAYS">): number {
+  const days = Number(env.PROXY_LOG_RETENTION_DAYS ?? DEFAULT_PROXY_LOG_RETENTION_DAYS);
+  return Number.isFinite(days) && days >= 1 ? days : DEFAULT_PROXY_LOG_RETENTION_DAYS;
+}
+
 export interface PurgeReport {
   tasks: number;
   attempts: number;
   auditEntries: number;
+  proxyLogEntries: number;
 }
 
 export async function purgeExpired(env: Env, now = Date.now()): Promise<PurgeReport> {
-  const report: PurgeReport = { tasks: 0, attempts: 0, auditEntries: 0 };
+  const report: PurgeReport = { tasks: 0, attempts: 0, auditEntries: 0, proxyLogEntries: 0 };
   for (const plan of PLAN_NAMES) {
     const { tasks, attempts } = await purgeTasks(env, plan, now);
     report.tasks += tasks;
     report.attempts += attempts;
   }
   report.auditEntries = await purgeAudit(env, now);
-  if (report.tasks + report.auditEntries > 0) log.info("retention_purged", { ...report });
+  report.proxyLogEntries = await purgeProxyLog(env, now);
+  if (report.tasks + report.auditEntries + report.proxyLogEntries > 0) log.info("retention_purged", { ...report });
   return report;
 }
 
@@ -130,6 +138,23 @@ async function purgeAudit(env: Env, now: number): Promise<number> {
     const entries = results.reduce((sum, r) => sum + r.entries, 0);
     total += entries;
     if (entries < BATCH) break;
+  }
+  return total;
+}
+
+/**
+ * The proxy's request log (metadata of proxied calls) past PROXY_LOG_RETENTION_DAYS (default
+ * 30), by id range (`plog_` ids sort by creation time), BATCH rows a statement. It is a record
+ * of use, not of changes: its purge is logged, not audited per team.
+ */
+async function purgeProxyLog(env: Env, now: number): Promise<number> {
+  const bound = idTimeBound("plog", now - proxyLogRetentionDays(env) * DAY_MS);
+  let total = 0;
+  for (let batch = 0; batch < MAX_BATCHES; batch++) {
+    const result = await env.DB.prepare(`DELETE FROM proxy_log WHERE id IN (SELECT id FROM proxy_log WHERE id < ? ORDER BY id LIMIT ${BATCH})`).bind(bound).run();
+    const deleted = result.meta.changes ?? 0;
+    total += deleted;
+    if (deleted < BATCH) break;
   }
   return total;
 }

@@ -93,6 +93,8 @@ describe("the OpenAPI document", () => {
       for (const operation of Object.values(item)) visit(operation.responses);
     }
     visit({ "404": doc.components.responses.NotFound, "405": doc.components.responses.MethodNotAllowed });
+    // The proxy's refusals (served outside the route table, described under x-proxy).
+    visit(doc["x-proxy"].responses);
     expect([...seen.keys()].sort()).toEqual([...ERROR_CODES].sort());
     for (const [code, statuses] of seen) expect([...statuses], code).toEqual([String(ERROR_CATALOG[code as keyof typeof ERROR_CATALOG].status)]);
     expect(doc.components.schemas.Error.properties.code.enum).toEqual(ERROR_CODES);

@@ -11,6 +11,11 @@
  *   /ns/<id>/hang                   answers only when released (POST /__release/<id>) or the caller gives up;
  *                                   GET /__hanging/<id> says how many are open now and the most ever open at once
  *   /ns/<id>/redirect?to=<url>&code=<3xx>
+ *   /ns/<id>/echo-request           200 {method, path, headers, body}: everything received (the proxy's tests)
+ *   /ns/<id>/cookie                 200 with Set-Cookie and x-upstream headers
+ *   /ns/<id>/gzip                   200 {"ok":true,"pad":...} gzip-encoded, with its Content-Length
+ *   /ns/<id>/sse                    text/event-stream: one event at once, the last only when released
+ *                                   (POST /__release/<id>), so a test can read the first before the last is sent
  *   /ns/<id>/webhook                200 (records the delivery)
  *   /ns/<id>/big/<bytes>            a body of that many bytes
  *   /ns/<id>/echo-at/<offset>       <offset> filler bytes, then the Authorization header (tests redaction at the cut)
@@ -31,6 +36,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { gzipSync } from "node:zlib";
 import { echoForms } from "../helpers/encodings";
 import { handleOAuth, mintRefreshToken } from "./oauth-provider";
 
@@ -127,6 +133,29 @@ export async function startUpstream(port = 0): Promise<Upstream> {
         await released;
         entry.open.delete(done);
         if (!res.writableEnded && !res.destroyed) send(res, 200, { ok: true, released: true });
+        return;
+      }
+      case "echo-request":
+        return send(res, 200, { method: req.method, path: `/${rest}${url.search}`, headers: req.headers, body });
+      case "gzip": {
+        const zipped = gzipSync(JSON.stringify({ ok: true, pad: "z".repeat(2000) }));
+        res.writeHead(200, { "content-type": "application/json", "content-encoding": "gzip", "content-length": String(zipped.length) });
+        return res.end(zipped);
+      }
+      case "cookie":
+        return send(res, 200, { ok: true }, { "set-cookie": "session=upstream-session; Path=/", "x-upstream": "yes" });
+      case "sse": {
+        res.writeHead(200, { "content-type": "text/event-stream", "cache-control": "no-cache" });
+        res.write("data: first\n\n");
+        const entry = hangsOf(ns);
+        let done!: () => void;
+        const released = new Promise<void>((resolve) => (done = resolve));
+        entry.open.add(done);
+        entry.maxOpen = Math.max(entry.maxOpen, entry.open.size);
+        res.once("close", done);
+        await released;
+        entry.open.delete(done);
+        if (!res.writableEnded && !res.destroyed) res.end("data: last\n\n");
         return;
       }
       case "slow":
