@@ -44,6 +44,10 @@ export const AUDIT_ACTIONS = [
   "service.updated",
   "service.deleted",
   "agent_token.created",
+  "proposal.created",
+  "proposal.approved",
+  "proposal.rejected",
+  "proposal.expired",
   "tasks.purged",
   "audit.purged",
 ] as const;

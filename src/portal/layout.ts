@@ -17,10 +17,11 @@ export interface Frame {
 }
 
 /** Sections of the navigation; the services, proposals and OAuth pages add theirs here and in NAV. */
-export type NavKey = "vault" | "keys" | "services" | "logs" | "leases" | "tasks" | "audit";
+export type NavKey = "vault" | "keys" | "services" | "logs" | "leases" | "tasks" | "audit" | "proposals";
 
 const NAV: [NavKey, string, string][] = [
   ["vault", "/portal/vault", "Vault"],
+  ["proposals", "/portal/proposals", "Proposals"],
   ["keys", "/portal/keys", "API keys"],
   ["services", "/portal/services", "Services"],
   ["logs", "/portal/logs", "Request log"],

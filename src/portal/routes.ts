@@ -6,6 +6,7 @@ import { logRoutes } from "./pages/logs";
 import { oauthRoutes } from "./pages/oauth";
 import { serviceRoutes } from "./pages/services";
 import { vaultKeyRoutes } from "./pages/vault-keys";
+import { proposalRoutes } from "./pages/proposals";
 import { vaultRoutes } from "./pages/vault";
 
 /**
@@ -14,4 +15,4 @@ import { vaultRoutes } from "./pages/vault";
  * and the `SignedInRequest` they receive give them the user, the team context and the CSRF token.
  */
 // vaultKeyRoutes and oauthRoutes go before vaultRoutes: `/portal/vault/:id` would take `/portal/vault/keys`.
-export const portalRoutes: Route[] = [...authRoutes, ...vaultKeyRoutes, ...oauthRoutes, ...vaultRoutes, ...keyRoutes, ...serviceRoutes, ...logRoutes, ...activityRoutes];
+export const portalRoutes: Route[] = [...authRoutes, ...vaultKeyRoutes, ...oauthRoutes, ...vaultRoutes, ...keyRoutes, ...serviceRoutes, ...logRoutes, ...activityRoutes, ...proposalRoutes];
