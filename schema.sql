@@ -19,7 +19,9 @@ CREATE TABLE IF NOT EXISTS teams (
   -- Names the team's vault in /v1/vaults/:vault (3-64 chars: lowercase letters, digits, single hyphens).
   slug        TEXT,
   -- What the proxy does with a request no service matches.
-  unmatched_policy TEXT NOT NULL DEFAULT 'deny' CHECK (unmatched_policy IN ('deny', 'passthrough'))
+  unmatched_policy TEXT NOT NULL DEFAULT 'deny' CHECK (unmatched_policy IN ('deny', 'passthrough')),
+  -- Where proposal events are sent (signed like task webhooks); NULL: none.
+  proposal_webhook_url TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS teams_slug ON teams (slug);
 
@@ -337,3 +339,25 @@ CREATE TABLE IF NOT EXISTS oauth_states (
   used_at      TEXT
 );
 CREATE INDEX IF NOT EXISTS oauth_states_expires ON oauth_states (expires_at);
+
+-- Proposals: an agent asks, a member approves (see migrations/0007_proposals.sql).
+CREATE TABLE IF NOT EXISTS proposals (
+  id          TEXT PRIMARY KEY,
+  team_id     TEXT NOT NULL REFERENCES teams (id),
+  -- The proposing API key (agent or member key).
+  api_key_id  TEXT,
+  status      TEXT NOT NULL CHECK (status IN ('pending', 'approved', 'rejected', 'expired')),
+  message     TEXT NOT NULL DEFAULT '',
+  -- JSON array of services, as the services API takes them.
+  services    TEXT NOT NULL DEFAULT '[]',
+  -- JSON array of slots: {action, key, description?, obtain?, obtain_instructions?, type?, oauth?, valueLength?, sealed?}.
+  slots       TEXT NOT NULL DEFAULT '[]',
+  created_at  TEXT NOT NULL,
+  expires_at  TEXT NOT NULL,
+  decided_at  TEXT,
+  -- The user who approved or rejected.
+  decided_by  TEXT,
+  reason      TEXT
+);
+CREATE INDEX IF NOT EXISTS proposals_team_status ON proposals (team_id, status, created_at);
+CREATE INDEX IF NOT EXISTS proposals_pending_expiry ON proposals (status, expires_at);

@@ -65,7 +65,10 @@ export default defineConfig({
           setupFiles: ["test/helpers/apply-migrations.ts"],
           globalSetup: ["test/fakes/global-setup.ts"],
           // Queue-driven tests wait on real deliveries (the local queue batches for up to 1 s).
-          testTimeout: 30_000,
+          // These are limits against a hang, not timings: the fuzz corpus sends dozens of requests
+          // per route and shares 2 cores with the e2e project, the local server and Chromium.
+          testTimeout: 120_000,
+          hookTimeout: 60_000,
         },
       },
       {

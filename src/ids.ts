@@ -81,6 +81,7 @@ export const ID_KINDS = {
   usr: "a user",
   inv: "an invitation",
   lease: "a lease",
+  prop: "a proposal",
 } as const;
 export type IdPrefix = keyof typeof ID_KINDS;
 
@@ -92,6 +93,7 @@ export const newId = {
   user: () => `usr_${ulid()}`,
   invitation: () => `inv_${ulid()}`,
   lease: () => `lease_${ulid()}`,
+  proposal: () => `prop_${ulid()}`,
   audit: () => `aud_${ulid()}`,
   request: () => `req_${ulid()}`,
 };

@@ -21,6 +21,7 @@ import { portalRoutes } from "./portal/routes";
 import { handleQueue } from "./queue/consumer";
 import type { QueueMessage } from "./queue/messages";
 import { routes } from "./routes";
+import { expireProposals } from "./proposals/expiry";
 import { purgeExpired } from "./retention/retention";
 import { sweepStalledTasks } from "./tasks/sweeper";
 import { sweepVault } from "./vault/sweeper";
@@ -46,6 +47,7 @@ export default {
   scheduled: async (_controller, env) => {
     await sweepStalledTasks(env);
     await sweepVault(env);
+    await expireProposals(env);
     // Bounded (a few statements of at most 500 rows); a backlog is worked off over the next runs.
     await purgeExpired(env);
   },

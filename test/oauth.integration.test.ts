@@ -131,7 +131,7 @@ describe("connect with a provider (Authorization Code + PKCE S256)", () => {
 
     const page = await SELF.fetch("https://vault.test/oauth/complete?status=error&error=%3Cscript%3E&description=%3Cimg%20src%3Dx%3E");
     expect(page.status).toBe(200);
-    expect(page.headers.get("content-security-policy")).toBe("default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
+    expect(page.headers.get("content-security-policy")).toBe("default-src 'none'; style-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'");
     expect(page.headers.get("content-type")).toBe("text/html; charset=utf-8");
     const html = await page.text();
     expect(html).not.toContain("<script>");

@@ -45,6 +45,10 @@ export const AUDIT_ACTIONS = [
   "service.deleted",
   "agent_token.created",
   "cli_key.created",
+  "proposal.created",
+  "proposal.approved",
+  "proposal.rejected",
+  "proposal.expired",
   "tasks.purged",
   "audit.purged",
 ] as const;

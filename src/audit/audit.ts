@@ -17,7 +17,7 @@ export interface AuditEntry {
   teamId: string;
   actor: Actor;
   action: AuditAction;
-  targetType: "team" | "api_key" | "token" | "user" | "invitation" | "task" | "secret" | "credential" | "lease" | "service";
+  targetType: "team" | "api_key" | "token" | "user" | "invitation" | "task" | "secret" | "credential" | "lease" | "service" | "proposal";
   targetId: string;
   requestId: string;
   metadata?: Record<string, string | number | boolean | null>;

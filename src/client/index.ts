@@ -31,6 +31,7 @@ export type {
   Vaults,
   VaultServices,
 } from "./vaults";
+export type { CreatedProposal, Proposal, ProposalInput, ProposalReview, ProposalStatus, Proposals } from "./proposals";
 export type { CreateLeaseInput, IssuedLease, Lease, LeaseListQuery, Leases, RenewLeaseInput } from "./leases";
 export type {
   AddedMember,

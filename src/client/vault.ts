@@ -4,6 +4,7 @@ import { Credentials } from "./credentials";
 import { Transport, type VaultOptions } from "./http";
 import { Leases } from "./leases";
 import { OAuth } from "./oauth";
+import { Proposals } from "./proposals";
 import { Providers } from "./providers";
 import { Secrets } from "./secrets";
 import { Tasks } from "./tasks";
@@ -30,6 +31,8 @@ export class Vault {
   readonly oauth: OAuth;
   /** Seed 003: vaults, credentials by KEY, services, agent tokens, the proxy's log. */
   readonly vaults: Vaults;
+  /** Proposals: an agent asks for credentials and services, a member approves. */
+  readonly proposals: Proposals;
 
   constructor(private readonly options: VaultOptions) {
     const http = new Transport(options);
@@ -46,6 +49,7 @@ export class Vault {
     this.leases = new Leases(http);
     this.oauth = new OAuth(http);
     this.vaults = new Vaults(http);
+    this.proposals = new Proposals(http);
   }
 
   /**

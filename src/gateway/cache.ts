@@ -1,10 +1,9 @@
 import type { Env } from "../env";
 import { gateFor } from "../gate/client";
-import { log } from "../log";
 import { allowLoopbackTargets } from "../outbound/url-policy";
 import { parseAllowedHosts } from "../vault/hosts";
-import { parseHostPattern } from "./host-pattern";
-import { referencedKeys, type ServiceAuth, type ServiceRule } from "./types";
+import { serviceRule, type ServiceRuleRow } from "./service-rules";
+import { referencedKeys, type ServiceRule } from "./types";
 
 /**
  * The proxy serves its warm path (the vault's services and the ciphertext of the credentials
@@ -77,14 +76,6 @@ export function gatewaySnapshot(env: Pick<Env, "DB" | "ALLOW_LOOPBACK_TARGETS" |
   return snapshot;
 }
 
-interface ServiceRow {
-  name: string;
-  host: string;
-  enabled: number;
-  auth: string;
-  position: number;
-}
-
 interface CredentialRow {
   id: string;
   name: string;
@@ -109,7 +100,7 @@ async function loadSnapshot(env: Pick<Env, "DB" | "ALLOW_LOOPBACK_TARGETS" | "AL
       )
       .bind(teamId),
   ]);
-  const rules = ((services?.results ?? []) as unknown as ServiceRow[]).flatMap((row) => toRule(teamId, row, allowLoopbackTargets(env)));
+  const rules = ((services?.results ?? []) as unknown as ServiceRuleRow[]).flatMap((row) => serviceRule(teamId, row, allowLoopbackTargets(env)));
   const named = new Set(rules.flatMap((rule) => referencedKeys(rule.auth)));
   const sealed = new Map<string, SealedCredential>();
   for (const row of (credentials?.results ?? []) as unknown as CredentialRow[]) {
@@ -128,20 +119,4 @@ async function loadSnapshot(env: Pick<Env, "DB" | "ALLOW_LOOPBACK_TARGETS" | "AL
   }
   const policy = ((team?.results ?? [])[0] as { unmatched_policy?: string } | undefined)?.unmatched_policy;
   return { rules, unmatchedPolicy: policy === "passthrough" ? "passthrough" : "deny", credentials: sealed };
-}
-
-/** A stored service ready for matching; a row that no longer parses (written under other rules) is left out, loudly. */
-function toRule(teamId: string, row: ServiceRow, allowLoopback: boolean): ServiceRule[] {
-  const verdict = parseHostPattern(row.host, allowLoopback);
-  let auth: ServiceAuth | undefined;
-  try {
-    auth = JSON.parse(row.auth) as ServiceAuth;
-  } catch {
-    auth = undefined;
-  }
-  if (!verdict.ok || !auth || typeof auth !== "object" || typeof auth.type !== "string") {
-    log.warn("gateway_service_skipped", { teamId, service: row.name, reason: verdict.ok ? "unreadable auth" : verdict.reason });
-    return [];
-  }
-  return [{ name: row.name, host: row.host, enabled: row.enabled === 1, auth, pattern: verdict.pattern, position: row.position }];
 }

@@ -1,17 +1,17 @@
 import { auditStatement } from "../audit/audit";
-import type { VaultContext } from "../context";
+import type { TeamContext, VaultContext } from "../context";
 import type { Env } from "../env";
 import { AppError } from "../errors";
 import { allowLoopbackTargets } from "../outbound/url-policy";
 import { gatewayChanged } from "./cache";
 import { parseHostPattern } from "./host-pattern";
-import { referencedKeys, type Service, type ServiceAuth, type ServiceRule } from "./types";
+import { referencedKeys, type Service, type ServiceAuth } from "./types";
 
 /**
  * A vault's services (issue 11 section 3): which credential goes to which host. Stored in the
  * `services` table in declaration order; written only after the host pattern passes the
- * outbound policy and every KEY the auth names exists. The proxy reads them through
- * `loadServiceRules`.
+ * outbound policy and every KEY the auth names exists. The proxy reads them through its cache
+ * (cache.ts, service-rules.ts).
  */
 interface ServiceRow {
   name: string;
@@ -29,23 +29,18 @@ export function serviceView(row: ServiceRow) {
   return { name: row.name, host: row.host, enabled: row.enabled === 1, auth: JSON.parse(row.auth) as ServiceAuth, createdAt: row.created_at, updatedAt: row.updated_at };
 }
 
-/** The vault's services with their patterns parsed, in declaration order (what matching reads). */
-export async function loadServiceRules(env: Env, teamId: string): Promise<ServiceRule[]> {
-  const { results } = await env.DB.prepare(`SELECT ${COLUMNS} FROM services WHERE team_id = ? ORDER BY position, name`).bind(teamId).all<ServiceRow>();
-  const allowLoopback = allowLoopbackTargets(env);
-  const rules: ServiceRule[] = [];
-  for (const row of results) {
-    const verdict = parseHostPattern(row.host, allowLoopback);
-    // A pattern stored under a looser policy (the loopback switch since turned off) matches nothing.
-    if (!verdict.ok) continue;
-    rules.push({ name: row.name, host: row.host, enabled: row.enabled === 1, auth: JSON.parse(row.auth) as ServiceAuth, pattern: verdict.pattern, position: row.position });
-  }
-  return rules;
-}
-
 export async function listServices(ctx: VaultContext) {
   const { results } = await ctx.env.DB.prepare(`SELECT ${COLUMNS} FROM services WHERE team_id = ? ORDER BY position, name`).bind(ctx.team.id).all<ServiceRow>();
   return { services: results.map(serviceView) };
+}
+
+/** Host pattern issues of `services` (the services API's rule), as validation issues. */
+export function hostPatternIssues(env: Env, services: readonly Service[], field: (i: number) => string): { path: string; message: string }[] {
+  const allowLoopback = allowLoopbackTargets(env);
+  return services.flatMap((s, i) => {
+    const verdict = parseHostPattern(s.host, allowLoopback);
+    return verdict.ok ? [] : [{ path: `${field(i)}host`, message: `host ${verdict.reason}` }];
+  });
 }
 
 /**
@@ -53,11 +48,7 @@ export async function listServices(ctx: VaultContext) {
  * then the KEYs their auth names (400 credential_not_found listing the missing ones).
  */
 async function checkServices(ctx: VaultContext, services: readonly Service[], field: (i: number) => string): Promise<void> {
-  const allowLoopback = allowLoopbackTargets(ctx.env);
-  const issues = services.flatMap((s, i) => {
-    const verdict = parseHostPattern(s.host, allowLoopback);
-    return verdict.ok ? [] : [{ path: `${field(i)}host`, message: `host ${verdict.reason}` }];
-  });
+  const issues = hostPatternIssues(ctx.env, services, field);
   if (issues.length > 0) throw new AppError("validation_failed", "Invalid request body", { issues });
   const keys = [...new Set(services.flatMap((s) => referencedKeys(s.auth)))];
   if (keys.length === 0) return;
@@ -70,6 +61,32 @@ async function checkServices(ctx: VaultContext, services: readonly Service[], fi
   if (missing.length > 0) throw new AppError("credential_not_found", `No credential named ${missing.join(", ")} in this vault: set it first`, { keys: missing });
 }
 
+/**
+ * The statements that create or replace one service by name (a new one goes last in
+ * declaration order), audited; for a caller's batch. The caller has checked the service.
+ */
+export function upsertServiceStatements(ctx: TeamContext, service: Service, existed: boolean, at: string): D1PreparedStatement[] {
+  const { env, team } = ctx;
+  return [
+    env.DB
+      .prepare(
+        `INSERT INTO services (team_id, name, host, enabled, auth, position, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, (SELECT COALESCE(MAX(position) + 1, 0) FROM services WHERE team_id = ?1), ?6, ?6)
+         ON CONFLICT (team_id, name) DO UPDATE SET host = excluded.host, enabled = excluded.enabled, auth = excluded.auth, updated_at = excluded.updated_at`,
+      )
+      .bind(team.id, service.name, service.host, service.enabled ? 1 : 0, JSON.stringify(service.auth), at),
+    auditStatement(env.DB, {
+      teamId: team.id,
+      actor: ctx.actor,
+      action: existed ? "service.updated" : "service.created",
+      targetType: "service",
+      targetId: service.name,
+      requestId: ctx.requestId,
+      metadata: { name: service.name, host: service.host, authType: service.auth.type, enabled: service.enabled },
+    }, at),
+  ];
+}
+
 async function getRow(ctx: VaultContext, name: string): Promise<ServiceRow | null> {
   return ctx.env.DB.prepare(`SELECT ${COLUMNS} FROM services WHERE team_id = ? AND name = ?`).bind(ctx.team.id, name).first<ServiceRow>();
 }
@@ -80,25 +97,7 @@ export async function upsertService(ctx: VaultContext, service: Service) {
   await checkServices(ctx, [service], () => "");
   const before = await getRow(ctx, service.name);
   const at = new Date().toISOString();
-  const auth = JSON.stringify(service.auth);
-  await env.DB.batch([
-    env.DB
-      .prepare(
-        `INSERT INTO services (team_id, name, host, enabled, auth, position, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, (SELECT COALESCE(MAX(position) + 1, 0) FROM services WHERE team_id = ?1), ?6, ?6)
-         ON CONFLICT (team_id, name) DO UPDATE SET host = excluded.host, enabled = excluded.enabled, auth = excluded.auth, updated_at = excluded.updated_at`,
-      )
-      .bind(team.id, service.name, service.host, service.enabled ? 1 : 0, auth, at),
-    auditStatement(env.DB, {
-      teamId: team.id,
-      actor: ctx.actor,
-      action: before ? "service.updated" : "service.created",
-      targetType: "service",
-      targetId: service.name,
-      requestId: ctx.requestId,
-      metadata: { name: service.name, host: service.host, authType: service.auth.type, enabled: service.enabled },
-    }, at),
-  ]);
+  await env.DB.batch(upsertServiceStatements(ctx, service, before !== null, at));
   await gatewayChanged(env, team.id);
   return { service: serviceView((await getRow(ctx, service.name)) as ServiceRow) };
 }

@@ -63,6 +63,10 @@ dl.meta dd{margin:0;min-width:0}
 .pager{display:flex;gap:1rem;margin:1rem 0}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem 1rem;align-items:flex-end}
 .filters .field{margin:0}
+fieldset.auth{border:1px solid #d1d5db;border-radius:.4rem;padding:.5rem 1rem;margin:0 0 .9rem}
+fieldset.auth[hidden]{display:none}
+.pair{display:grid;grid-template-columns:1fr 1fr;gap:0 1rem}
+@media (max-width:40rem){.pair{grid-template-columns:1fr}}
 @media (max-width:40rem){
   main{padding:.75rem}
   table.stack thead{position:absolute;left:-9999px}
@@ -98,8 +102,21 @@ const JS = `"use strict";
       fallback();
     }
   });
+  // The service form shows the fieldset of the chosen auth type only (all show without script).
+  function showAuth(select) {
+    var sets = select.form ? select.form.querySelectorAll("[data-auth-for]") : [];
+    for (var i = 0; i < sets.length; i++) sets[i].hidden = sets[i].getAttribute("data-auth-for") !== select.value;
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    // The OAuth connect step: on to the provider at once (a form may not redirect off-site).
+    var follow = document.querySelector("a[data-follow]");
+    if (follow && /^https?:/.test(follow.href)) window.location.assign(follow.href);
+    var selects = document.querySelectorAll("select[data-auth-type]");
+    for (var i = 0; i < selects.length; i++) showAuth(selects[i]);
+  });
   document.addEventListener("change", function (event) {
     var target = event.target;
+    if (target instanceof HTMLSelectElement && target.hasAttribute("data-auth-type")) showAuth(target);
     if (target instanceof HTMLSelectElement && target.hasAttribute("data-autosubmit") && target.form) target.form.requestSubmit();
   });
 })();

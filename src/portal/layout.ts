@@ -12,14 +12,19 @@ export interface Frame {
   session?: { email: string; teams: { id: string; name: string; role: Role }[]; teamId: string | undefined; csrf: string };
   /** A fixed message shown once (after a redirect). */
   notice?: string | undefined;
+  /** A page outside the portal's session (the OAuth completion page): no script, no navigation. */
+  bare?: boolean;
 }
 
 /** Sections of the navigation; the services, proposals and OAuth pages add theirs here and in NAV. */
-export type NavKey = "vault" | "keys" | "leases" | "tasks" | "audit";
+export type NavKey = "vault" | "keys" | "services" | "logs" | "leases" | "tasks" | "audit" | "proposals";
 
 const NAV: [NavKey, string, string][] = [
   ["vault", "/portal/vault", "Vault"],
+  ["proposals", "/portal/proposals", "Proposals"],
   ["keys", "/portal/keys", "API keys"],
+  ["services", "/portal/services", "Services"],
+  ["logs", "/portal/logs", "Request log"],
   ["leases", "/portal/leases", "Leases"],
   ["tasks", "/portal/tasks", "Tasks"],
   ["audit", "/portal/audit", "Audit"],
@@ -45,7 +50,7 @@ export async function layout(frame: Frame, body: Html): Promise<string> {
   <form method="post" action="/portal/logout">${csrfField(s.csrf)}<button type="submit" class="secondary">Sign out</button></form>
 </header>
 <nav class="main" aria-label="Sections">${NAV.map(([key, href, label]) => html`<a href="${href}"${frame.nav === key ? html` aria-current="page"` : ""}>${label}</a>`)}</nav>`
-    : html`<header class="top"><a class="brand" href="/portal/login">Token Vault</a></header>`;
+    : html`<header class="top"><a class="brand" href="${frame.bare ? "/portal/vault" : "/portal/login"}">Token Vault</a></header>`;
   return html`<!doctype html>
 <html lang="en">
 <head>
@@ -54,7 +59,7 @@ export async function layout(frame: Frame, body: Html): Promise<string> {
 <meta name="referrer" content="no-referrer">
 <title>${frame.title} · Token Vault</title>
 <link rel="stylesheet" href="${css.path}" integrity="${css.integrity}">
-<script src="${js.path}" integrity="${js.integrity}" defer></script>
+${frame.bare ? "" : html`<script src="${js.path}" integrity="${js.integrity}" defer></script>`}
 </head>
 <body>
 <a class="skip" href="#content">Skip to content</a>

@@ -10,6 +10,7 @@ import { credentialRoutes } from "./credentials";
 import { webhookRoutes } from "./webhooks";
 import { oauthBrowserRoutes, oauthVaultRoutes } from "./oauth";
 import { vaultRoutes } from "./vaults";
+import { proposalRoutes } from "./proposals";
 
 /** Every route the Worker serves, in one table (the router and the OpenAPI document read it). */
-export const routes: AnyRoute[] = [...metaRoutes(() => routes), ...tokenRoutes, ...secretRoutes, ...credentialRoutes, ...vaultRoutes, ...oauthVaultRoutes, ...taskRoutes, ...webhookRoutes, ...auditRoutes, ...accountRoutes, ...adminRoutes, ...oauthBrowserRoutes];
+export const routes: AnyRoute[] = [...metaRoutes(() => routes), ...tokenRoutes, ...secretRoutes, ...credentialRoutes, ...vaultRoutes, ...oauthVaultRoutes, ...proposalRoutes, ...taskRoutes, ...webhookRoutes, ...auditRoutes, ...accountRoutes, ...adminRoutes, ...oauthBrowserRoutes];

@@ -7,7 +7,7 @@ import { oauthStatus, pasteTokens } from "../oauth/credentials";
 import { checkKeys } from "../views/vault-keys";
 import { portalSessionUser } from "../oauth/browser-user";
 import { CALLBACK_PATH, COMPLETE_PATH, completeConnect, startConnect, type Completion } from "../oauth/connect";
-import { renderCompletePage } from "../oauth/complete-page";
+import { completePage } from "../portal/pages/oauth";
 
 /** Short, printable query values: the provider's words are shown, never trusted. */
 const text = (max: number) => z.string().max(2048).transform((v) => v.slice(0, max)).optional();
@@ -51,7 +51,8 @@ export const oauthBrowserRoutes = [
     auth: "none",
     query: CompleteQuery,
     responses: { 200: { description: "An HTML page (strict CSP, escaped output)" } },
-    handler: ({ query }) => renderCompletePage(query),
+    // In the portal's look (its stylesheet only: no script, form or frame).
+    handler: ({ query }) => completePage(query),
   }),
 ];
 

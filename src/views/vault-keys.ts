@@ -1,5 +1,5 @@
 import { auditStatement } from "../audit/audit";
-import { teamKeyMaterial, type VaultContext } from "../context";
+import { teamKeyMaterial, type TeamContext, type VaultContext } from "../context";
 import { AppError } from "../errors";
 import { gatewayChanged } from "../gateway/cache";
 import { CREDENTIAL_KEY } from "../gateway/types";
@@ -52,7 +52,7 @@ export function checkKeys(keys: readonly string[]): void {
   }
 }
 
-async function rowsByKey(ctx: VaultContext, keys: readonly string[]): Promise<Map<string, VaultKeyRow>> {
+async function rowsByKey(ctx: TeamContext, keys: readonly string[]): Promise<Map<string, VaultKeyRow>> {
   if (keys.length === 0) return new Map();
   const { results } = await ctx.env.DB
     .prepare(`SELECT ${COLUMNS} FROM tokens WHERE team_id = ? AND kind = 'vault_key' AND revoked_at IS NULL AND name IN (${keys.map(() => "?").join(", ")})`)
@@ -62,31 +62,39 @@ async function rowsByKey(ctx: VaultContext, keys: readonly string[]): Promise<Ma
 }
 
 /** The KEYs of `keys` the vault does not have (what a service may not name). */
-export async function missingKeys(ctx: VaultContext, keys: readonly string[]): Promise<string[]> {
+export async function missingKeys(ctx: TeamContext, keys: readonly string[]): Promise<string[]> {
   const unique = [...new Set(keys)];
   const found = await rowsByKey(ctx, unique);
   return unique.filter((k) => !found.has(k));
 }
 
+/** What `vaultKeyStatements` will write, for the caller's batch and what it does after. */
+export interface VaultKeyWrites {
+  statements: D1PreparedStatement[];
+  set: { key: string; id: string; version: number; created: boolean }[];
+}
+
+/** A batch failure meaning another writer got there first (an insert of the same KEY, or a version guard). */
+export const isVaultKeyConflict = (error: unknown) => /UNIQUE|malformed JSON/i.test(String(error));
+
 /**
- * Sets one or several KEYs at once: new KEYs are inserted, existing ones get a new version, all
- * in one batch (a bad KEY, a concurrent writer, or any failure changes nothing).
+ * The statements that set KEYs (new KEYs inserted, existing ones a new version, each audited),
+ * for a caller that writes them in its own batch (setVaultKeys, an approved proposal).
+ * An overwrite is based on the version read here. If another writer moved any of them first,
+ * the guard fails the whole batch (SQLite raises on malformed JSON), so nothing is written.
  */
-export async function setVaultKeys(ctx: VaultContext, values: Record<string, string>) {
+export async function vaultKeyStatements(ctx: TeamContext, values: Record<string, string>, at: string): Promise<VaultKeyWrites> {
   const { env, team } = ctx;
   const keys = Object.keys(values);
   checkKeys(keys);
   const existing = await rowsByKey(ctx, keys);
   const keyring = await getKeyring(env);
-  const at = new Date().toISOString();
-  // An overwrite is based on the version read above. If another writer moved any of them first,
-  // the guard fails the whole batch (SQLite raises on malformed JSON), so nothing is written.
   const statements: D1PreparedStatement[] = [...existing.values()].map((row) =>
     env.DB
       .prepare("SELECT json(CASE WHEN EXISTS (SELECT 1 FROM tokens WHERE id = ? AND current_version = ? AND revoked_at IS NULL) THEN '1' ELSE 'version_conflict' END)")
       .bind(row.id, row.current_version),
   );
-  const set: { key: string; id: string; version: number; created: boolean }[] = [];
+  const set: VaultKeyWrites["set"] = [];
   for (const key of keys.sort()) {
     const value = values[key] as string;
     const row = existing.get(key);
@@ -110,12 +118,23 @@ export async function setVaultKeys(ctx: VaultContext, values: Record<string, str
     );
     set.push({ key, id, version: 1, created: true });
   }
+  return { statements, set };
+}
+
+/**
+ * Sets one or several KEYs at once: new KEYs are inserted, existing ones get a new version, all
+ * in one batch (a bad KEY, a concurrent writer, or any failure changes nothing).
+ */
+export async function setVaultKeys(ctx: VaultContext, values: Record<string, string>) {
+  const { env, team } = ctx;
+  const at = new Date().toISOString();
+  const { statements, set } = await vaultKeyStatements(ctx, values, at);
   try {
     await env.DB.batch(statements);
   } catch (error) {
     // Another writer inserted one of these KEYs, or moved one's version, meanwhile: the whole
     // batch is rolled back.
-    if (/UNIQUE|malformed JSON/i.test(String(error))) throw new AppError("version_conflict", undefined, {}, { internal: String(error) });
+    if (isVaultKeyConflict(error)) throw new AppError("version_conflict", undefined, {}, { internal: String(error) });
     throw error;
   }
   await gatewayChanged(env, team.id);
@@ -161,16 +180,27 @@ export async function revealVaultKey(ctx: VaultContext, key: string) {
   return { credential: vaultKeyView(row, value) };
 }
 
+/** The statements that remove a KEY for good (the row and its versions lose their ciphertext), audited. */
+export function deleteVaultKeyStatements(ctx: TeamContext, row: { id: string; name: string }, at: string): D1PreparedStatement[] {
+  const { env, team } = ctx;
+  return [
+    env.DB.prepare("UPDATE tokens SET revoked_at = ?, ciphertext = '', iv = '' WHERE id = ? AND team_id = ? AND revoked_at IS NULL").bind(at, row.id, team.id),
+    auditStatement(env.DB, { teamId: team.id, actor: ctx.actor, action: "vault.credential.deleted", targetType: "credential", targetId: row.id, requestId: ctx.requestId, metadata: { key: row.name } }, at, { onlyIfChanged: true }),
+    eraseVersionsStatement(env, row.id, at),
+  ];
+}
+
+/** The vault's live KEY rows among `keys` (id and name only). */
+export async function vaultKeyRows(ctx: TeamContext, keys: readonly string[]): Promise<Map<string, { id: string; name: string; current_version: number }>> {
+  return rowsByKey(ctx, keys);
+}
+
 /** Removes a KEY for good: the row and its versions lose their ciphertext, in one batch. */
 export async function deleteVaultKey(ctx: VaultContext, key: string) {
   const { env, team } = ctx;
   const row = await getRow(ctx, key);
   const at = new Date().toISOString();
-  const [deleted] = await env.DB.batch([
-    env.DB.prepare("UPDATE tokens SET revoked_at = ?, ciphertext = '', iv = '' WHERE id = ? AND team_id = ? AND revoked_at IS NULL").bind(at, row.id, team.id),
-    auditStatement(env.DB, { teamId: team.id, actor: ctx.actor, action: "vault.credential.deleted", targetType: "credential", targetId: row.id, requestId: ctx.requestId, metadata: { key } }, at, { onlyIfChanged: true }),
-    eraseVersionsStatement(env, row.id, at),
-  ]);
+  const [deleted] = await env.DB.batch(deleteVaultKeyStatements(ctx, row, at));
   if (!deleted?.meta.changes) throw new AppError("not_found", "Credential not found");
   await gatewayChanged(env, team.id);
   return { credential: vaultKeyView(row) };

@@ -11,7 +11,7 @@ import { TEST_ADMIN_TOKEN } from "./constants";
  * suite (test/adversarial.integration.test.ts), so a new kind of id cannot go unfuzzed.
  */
 export const ID_PROVIDERS: Record<Operation["auth"], readonly string[]> = {
-  apiKey: ["tok", "task", "key", "lease", "secrets.name", "credentials.name", "vaults.vault", "credentials.key", "services.name"],
+  apiKey: ["tok", "task", "key", "lease", "secrets.name", "credentials.name", "vaults.vault", "credentials.key", "services.name", "prop"],
   user: ["team", "usr", "inv", "key"],
   admin: ["team", "key"],
   none: [],
@@ -52,6 +52,9 @@ export async function apiKeyFixture(): Promise<Fixture> {
   const serviceName = mark("svc");
   const service = await call("POST", `/v1/vaults/${team.team.id}/services`, { key, body: { name: serviceName, host: "api.example.com", auth: { type: "bearer", token: vaultKey } } });
   if (vaultCredential.status !== 200 || service.status !== 200) throw new Error(`vault fixture: ${vaultCredential.status} ${service.status} ${service.text}`);
+  const proposalMessage = mark("proposal");
+  const proposal = await call("POST", "/v1/proposals", { key, body: { message: proposalMessage, services: [{ name: mark("psvc"), host: "api.example.com", auth: { type: "bearer", token: vaultKey } }] } });
+  if (proposal.status !== 201) throw new Error(`proposal fixture: ${proposal.status} ${proposal.text}`);
   for (const [what, res] of [["task", task], ["secret", secret], ["credential", credential], ["lease", lease]] as const) {
     if (res.status !== 201) throw new Error(`${what} fixture: ${res.status} ${res.text}`);
   }
@@ -67,9 +70,10 @@ export async function apiKeyFixture(): Promise<Fixture> {
       "vaults.vault": team.team.id,
       "credentials.key": vaultKey,
       "services.name": serviceName,
+      prop: proposal.json.proposal.id,
     },
     teams: [team.team.id],
-    marks: [tokenName, targetUrl, team.team.id, secretName, credentialName, vaultKey, serviceName],
+    marks: [tokenName, targetUrl, team.team.id, secretName, credentialName, vaultKey, serviceName, proposalMessage],
   };
 }
 

@@ -5,6 +5,7 @@ import { call, newTeam } from "./api";
 /** A concrete path for a route pattern, with well-formed ids, so auth is what gets tested. */
 export function samplePath(route: AnyRoute): string {
   return route.path
+    .replace("/proposals/:id", "/proposals/prop_01jrx7m2k0000000000000000a")
     .replace(":id", "tok_01jrx7m2k0000000000000000a")
     .replace(":teamId", "team_01jrx7m2k0000000000000000a")
     .replace(":keyId", "key_01jrx7m2k0000000000000000a")

@@ -22,7 +22,7 @@ ${errors?.[name] ? html`<p class="error">${errors[name]}</p>` : ""}</div>`;
 }
 
 /** Links to the newest page and to the next (older) one, keeping the filters. */
-function pager(url: URL, nextCursor: string | null, total: number): Html {
+export function pager(url: URL, nextCursor: string | null, total: number): Html {
   const older = new URL(url);
   older.searchParams.delete("done");
   if (nextCursor) older.searchParams.set("cursor", nextCursor);
@@ -33,7 +33,7 @@ ${url.searchParams.has("cursor") ? html`<a href="${newest.pathname + newest.sear
 ${nextCursor ? html`<a href="${older.pathname + older.search}">Older →</a>` : ""}</nav>`;
 }
 
-const queryOf = (url: URL) => Object.fromEntries([...url.searchParams].filter(([k, v]) => v !== "" && k !== "done"));
+export const queryOf = (url: URL) => Object.fromEntries([...url.searchParams].filter(([k, v]) => v !== "" && k !== "done"));
 
 async function auditPage(r: SignedInRequest): Promise<Response> {
   await requireRole(r.ctx, r.ctx.team.id, "member");

@@ -18,5 +18,12 @@ const NOTICES: Record<string, string> = {
   "lease-revoked": "Lease revoked.",
   "team-switched": "Team switched.",
   "signed-out": "You are signed out.",
+  "keys-set": "KEYs saved. Their values are encrypted and will not be shown again.",
+  "service-saved": "Service saved.",
+  "service-deleted": "Service deleted.",
+  "service-enabled": "Service enabled.",
+  "service-disabled": "Service disabled.",
+  "settings-saved": "Vault settings saved.",
+  "oauth-saved": "OAuth tokens saved. They will not be shown again.",
 };
 export const noticeFor = (url: URL): string | undefined => NOTICES[url.searchParams.get("done") ?? ""];

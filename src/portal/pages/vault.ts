@@ -74,7 +74,7 @@ async function listPage(r: SignedInRequest): Promise<Response> {
     : html`<p>No credentials yet: add a secret with the button above, or store one through the API.</p>`;
   return r.page(
     { title: "Vault", nav: "vault", notice: noticeFor(r.url) },
-    html`<div class="actions"><h1>Vault</h1><a class="button" href="/portal/vault/new">Add a secret</a></div>
+    html`<div class="actions"><h1>Vault</h1><a class="button" href="/portal/vault/new">Add a secret</a><a class="button secondary" href="/portal/vault/keys">Vault KEYs</a><a class="button secondary" href="/portal/vault/oauth">OAuth connections</a></div>
 <p class="muted">Every credential of the team: tokens, named secrets, credentials with leases and vault KEYs. Personal secrets of other members are not listed.</p>
 ${table}`,
   );
@@ -189,7 +189,7 @@ ${item.owner === "app"
 <h2>Actions</h2>
 <div class="actions">
   ${canRotate(item) ? html`<a class="button secondary" href="/portal/vault/${item.id}/rotate">Rotate (new value)</a>` : ""}
-  ${canDelete(item) ? html`<a class="button danger" href="/portal/vault/${item.id}/delete">Delete…</a>` : html`<span class="muted">Vault KEYs are managed in the vault's credentials view.</span>`}
+  ${canDelete(item) ? html`<a class="button danger" href="/portal/vault/${item.id}/delete">Delete…</a>` : html`<a class="button secondary" href="/portal/vault/keys">Manage vault KEYs</a>`}
 </div>`;
   return r.page({ title: item.name, nav: "vault", notice: noticeFor(r.url) }, body, status);
 }
