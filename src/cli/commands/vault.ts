@@ -5,6 +5,7 @@ import type { Io } from "../io";
 import { action, example } from "../program";
 import { registerVaultAgents } from "./vault-agents";
 import { registerVaultCredentials } from "./vault-credentials";
+import { registerVaultProposals } from "./vault-proposals";
 import { registerVaultServices } from "./vault-services";
 
 /** `vault ...`: which vaults you have, and pinning one to a project directory. */
@@ -51,5 +52,6 @@ export function registerVault(program: Command, io: Io): Command {
   registerVaultCredentials(vault, io);
   registerVaultServices(vault, io);
   registerVaultAgents(vault, io);
+  registerVaultProposals(vault, io);
   return vault;
 }
