@@ -48,9 +48,11 @@ describe("README: the CLI session", () => {
     expect(run.stdout).toMatch(/^token\.created$/m);
     expect(run.stdout).toMatch(/^Revoked tok_\S+ \(fal\.ai Production Key\)\.$/m);
     expect(run.stdout).toContain(`${baseUrl()}/proxy ${baseUrl()}/s/stripe\n`);
+    expect(run.stdout).toMatch(/^prop_\S+\s+pending\s+\S+\s+GITHUB_TOKEN\s+github\s+I need GitHub$/m);
+    expect(run.stdout).toMatch(/^Approved prop_\S+: set GITHUB_TOKEN; services github\.$/m);
     expect(run.stdout).toContain(`Logged out of ${baseUrl()}.`);
     // Values went in by stdin and came out only into a variable; the session is gone after logout.
-    for (const value of ["sk-abc123", "your-fal-api-key-here", "sk_test_abc123"]) {
+    for (const value of ["sk-abc123", "your-fal-api-key-here", "sk_test_abc123", "ghp_example_value"]) {
       expect(run.stdout).not.toContain(value);
       expect(run.stderr).not.toContain(value);
     }
