@@ -74,8 +74,10 @@ describe("fuzz corpus over every operation (bounded)", () => {
   it.each(operations.map((op) => [op.key, op] as const))("%s: no 5xx, catalogued and documented errors, no half-written change", async (_key, op: Operation) => {
     // Each operation gets its own fixture: POST /auth/logout ends its session, revokes spend keys.
     const fixture = await fixtureFor(op.auth);
-    const cases = casesFor(op, fixture.ids, { seed: SEED, variants: 0, maxPerCategory: 2, sendable });
-    expect(cases.length).toBeGreaterThan(op.body ? 15 : 2);
+    // One case per category keeps CI within budget as the route table grows (146 operations);
+    // the large run (npm run test:adversarial) sends the whole corpus.
+    const cases = casesFor(op, fixture.ids, { seed: SEED, variants: 0, maxPerCategory: 1, sendable });
+    expect(cases.length).toBeGreaterThan(op.body ? 8 : 2);
     const problems: string[] = [];
     const byCategory: Record<string, number> = {};
     // One count per request: a refused request is compared with the counts after the last accepted one.
