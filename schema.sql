@@ -95,7 +95,7 @@ CREATE TABLE IF NOT EXISTS audit_log (
   request_id       TEXT NOT NULL,
   metadata         TEXT,
   created_at       TEXT NOT NULL
-);
+) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS audit_team ON audit_log (team_id, id);
 CREATE INDEX IF NOT EXISTS audit_team_action ON audit_log (team_id, action, id);
 CREATE INDEX IF NOT EXISTS audit_team_target ON audit_log (team_id, target_id, id);
@@ -139,7 +139,7 @@ CREATE TABLE IF NOT EXISTS tasks (
 );
 CREATE INDEX IF NOT EXISTS tasks_team ON tasks (team_id, id);
 CREATE INDEX IF NOT EXISTS tasks_team_status ON tasks (team_id, status, id);
-CREATE INDEX IF NOT EXISTS tasks_team_provider ON tasks (team_id, provider, id);
+CREATE INDEX IF NOT EXISTS tasks_team_provider ON tasks (team_id, provider, id) WHERE provider IS NOT NULL;
 CREATE UNIQUE INDEX IF NOT EXISTS tasks_idempotency ON tasks (team_id, idempotency_key) WHERE idempotency_key IS NOT NULL;
 -- The sweeper's scans: unfinished tasks and owed webhooks only (partial, so they stay small).
 CREATE INDEX IF NOT EXISTS tasks_active ON tasks (status, updated_at) WHERE status IN ('pending', 'delayed', 'processing', 'polling');
@@ -172,7 +172,7 @@ CREATE TABLE IF NOT EXISTS task_attempts (
   status_code  INTEGER,
   error        TEXT,
   PRIMARY KEY (task_id, run, attempt)
-);
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS users (
   id               TEXT PRIMARY KEY,

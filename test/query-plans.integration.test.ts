@@ -4,6 +4,8 @@ import { listAuditEntries } from "../src/audit/audit";
 import type { Env } from "../src/env";
 import { purgeExpired } from "../src/retention/retention";
 import { executeTask } from "../src/tasks/execute";
+import type { TaskRow } from "../src/tasks/model";
+import { executionHint } from "../src/tasks/references";
 import { createTask, listTasks } from "../src/tasks/service";
 import { sweepStalledTasks } from "../src/tasks/sweeper";
 import { listTokens } from "../src/vault/tokens";
@@ -69,8 +71,14 @@ describe("query plans of the hot paths", () => {
     const { task } = await createTask(ctx, { targetUrl: upstream.url("/ok"), method: "POST", headers: { authorization: `Bearer ${token}` }, timeout: 10, maxRetries: 0, retryBackoff: "linear" }, undefined);
     await expectNoFullScan(env.DB, rec.seen.splice(0), "task creation");
 
-    await executeTask(rec.env, task.id);
-    await expectNoFullScan(env.DB, rec.seen.splice(0), "task execution (load, claim + resolution, completion)");
+    // As queued (the message's hint: claim + resolution in one batch), then the same without it.
+    const row = await env.DB.prepare("SELECT * FROM tasks WHERE id = ?").bind(task.id).first<TaskRow>();
+    await executeTask(rec.env, { taskId: task.id, teamId: ctx.team.id, run: executionHint(row!, ctx.team.plan) });
+    await expectNoFullScan(env.DB, rec.seen.splice(0), "task execution (claim + resolution, completion)");
+    const again = await createTask(ctx, { targetUrl: upstream.url("/ok"), method: "POST", headers: { authorization: `Bearer ${token}` }, timeout: 10, maxRetries: 0, retryBackoff: "linear" }, undefined);
+    rec.seen.splice(0);
+    await executeTask(rec.env, { taskId: again.task.id, teamId: ctx.team.id });
+    await expectNoFullScan(env.DB, rec.seen.splice(0), "task execution without a hint (load, claim + resolution, completion)");
 
     await listTasks(ctx, { limit: 10, offset: 0 });
     await listTasks(ctx, { limit: 10, offset: 0, status: "completed" });

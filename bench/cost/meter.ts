@@ -51,6 +51,8 @@ interface D1Meta {
 export interface Meter {
   env: Env;
   counts: Counts;
+  /** Every statement run, with what D1 reported for it: where a figure comes from. */
+  statements: { sql: string; rowsRead: number; rowsWritten: number }[];
   /** Messages sent and not yet taken by `take()`. */
   outbox: Sent[];
   take(): Sent[];
@@ -60,7 +62,10 @@ export interface Meter {
 export function meter(real: Env): Meter {
   const counts = emptyCounts();
   const outbox: Sent[] = [];
-  const add = (meta: D1Meta | undefined) => {
+  const statements: Meter["statements"] = [];
+  const sqlOf = new WeakMap<object, string>();
+  const add = (meta: D1Meta | undefined, statement?: D1PreparedStatement) => {
+    statements.push({ sql: (statement && sqlOf.get(statement)) ?? "?", rowsRead: meta?.rows_read ?? 0, rowsWritten: meta?.rows_written ?? 0 });
     counts.d1Statements += 1;
     counts.rowsRead += meta?.rows_read ?? 0;
     counts.rowsWritten += meta?.rows_written ?? 0;
@@ -69,28 +74,29 @@ export function meter(real: Env): Meter {
   // Statements stay the real D1PreparedStatement objects (batch() needs them); only their
   // methods that reach D1 are wrapped. first() and raw() report no meta, so they go through
   // all() and give the same answer.
-  const instrument = (statement: D1PreparedStatement): D1PreparedStatement => {
+  const instrument = (statement: D1PreparedStatement, sql: string): D1PreparedStatement => {
+    sqlOf.set(statement, sql.replace(/\s+/g, " ").slice(0, 160));
     const bind = statement.bind.bind(statement);
     const all = statement.all.bind(statement);
     const run = statement.run.bind(statement);
     Object.assign(statement, {
-      bind: (...values: unknown[]) => instrument(bind(...values)),
+      bind: (...values: unknown[]) => instrument(bind(...values), sql),
       all: async () => {
         counts.d1RoundTrips += 1;
         const result = await all();
-        add(result.meta as D1Meta);
+        add(result.meta as D1Meta, statement);
         return result;
       },
       run: async () => {
         counts.d1RoundTrips += 1;
         const result = await run();
-        add(result.meta as D1Meta);
+        add(result.meta as D1Meta, statement);
         return result;
       },
       first: async (column?: string) => {
         counts.d1RoundTrips += 1;
         const result = await all<Record<string, unknown>>();
-        add(result.meta as D1Meta);
+        add(result.meta as D1Meta, statement);
         const row = result.results[0];
         if (row === undefined) return null;
         return column === undefined ? row : (row[column] ?? null);
@@ -104,11 +110,11 @@ export function meter(real: Env): Meter {
 
   const db = real.DB;
   const DB = {
-    prepare: (sql: string) => instrument(db.prepare(sql)),
-    batch: async (statements: D1PreparedStatement[]) => {
+    prepare: (sql: string) => instrument(db.prepare(sql), sql),
+    batch: async (statements_: D1PreparedStatement[]) => {
       counts.d1RoundTrips += 1;
-      const results = await db.batch(statements);
-      for (const r of results) add(r.meta as D1Meta);
+      const results = await db.batch(statements_);
+      results.forEach((r, i) => add(r.meta as D1Meta, statements_[i]));
       return results;
     },
     exec: async (sql: string) => {
@@ -169,10 +175,12 @@ export function meter(real: Env): Meter {
   return {
     env,
     counts,
+    statements,
     outbox,
     take: () => outbox.splice(0),
     reset: () => {
       Object.assign(counts, emptyCounts());
+      statements.splice(0);
       outbox.splice(0);
     },
   };

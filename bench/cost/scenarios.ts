@@ -86,12 +86,15 @@ async function drain(m: Meter): Promise<void> {
 }
 
 /** Runs every operation once (after a warm-up) and returns each one's counts. */
-export async function measureOperations(real: Env, input: ScenarioInput): Promise<Record<Operation, Counts>> {
+export async function measureOperations(real: Env, input: ScenarioInput, trace?: Record<string, Meter["statements"]>): Promise<Record<Operation, Counts>> {
   const m = meter(real);
+  let measured = 0;
   const measure = async (run: () => Promise<void>): Promise<Counts> => {
     m.reset();
     await run();
     await drain(m);
+    if (trace) trace[Object.keys(OPERATIONS)[measured] ?? String(measured)] = [...m.statements];
+    measured += 1;
     return { ...m.counts };
   };
   await http(m, "GET", "/v1/tokens", input.key);

@@ -97,6 +97,21 @@ export async function startTarget() {
   };
 }
 
+/**
+ * The tasks queue's batch settings as wrangler.toml gives them (the first consumer block of
+ * token-vault-tasks), so the bench runs what is deployed; BENCH_BATCH_SIZE and
+ * BENCH_BATCH_TIMEOUT override them to compare settings.
+ */
+function tasksConsumer() {
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  const block = /\[\[queues\.consumers\]\]\s*\nqueue = "token-vault-tasks"\n([^[]*)/.exec(toml)?.[1] ?? "";
+  const setting = (name) => Number(new RegExp(`^${name}\\s*=\\s*(\\d+)`, "m").exec(block)?.[1]);
+  const size = Number(process.env.BENCH_BATCH_SIZE ?? setting("max_batch_size"));
+  const timeout = Number(process.env.BENCH_BATCH_TIMEOUT ?? setting("max_batch_timeout"));
+  if (!Number.isFinite(size) || !Number.isFinite(timeout)) throw new Error("wrangler.toml: no max_batch_size / max_batch_timeout for token-vault-tasks");
+  return { maxBatchSize: size, maxBatchTimeout: timeout };
+}
+
 /** wrangler.toml's compatibility_flags (the queue consumer depends on one). */
 function wranglerFlags() {
   const line = /^compatibility_flags\s*=\s*(\[.*\])/m.exec(readFileSync(join(ROOT, "wrangler.toml"), "utf8"));
@@ -114,6 +129,7 @@ export function startMiniflare({ outDir, compatibilityDate }) {
   };
   const runtimeErrors = [];
   const mf = new Miniflare({
+    ...(process.env.BENCH_INSPECTOR ? { inspectorPort: Number(process.env.BENCH_INSPECTOR) } : {}),
     log: new Log(LogLevel.WARN),
     cf: false,
     logRequests: false,
@@ -138,7 +154,7 @@ export function startMiniflare({ outDir, compatibilityDate }) {
         durableObjects: { TEAM_GATE: { className: "TeamGate", useSQLite: true }, LOGIN_THROTTLE: { className: "LoginThrottle", useSQLite: true } },
         queueProducers: { TASKS: { queueName: "token-vault-tasks" } },
         queueConsumers: {
-          "token-vault-tasks": { maxBatchSize: 5, maxBatchTimeout: 1, maxRetries: 10, deadLetterQueue: "token-vault-tasks-dlq" },
+          "token-vault-tasks": { ...tasksConsumer(), maxRetries: 10, deadLetterQueue: "token-vault-tasks-dlq" },
           "token-vault-tasks-dlq": { maxBatchSize: 10, maxBatchTimeout: 5 },
         },
       },

@@ -37,11 +37,14 @@ export function auditStatement(
     onlyIf?: { sql: string; args: (string | number | null)[] };
     /** The target id read by a scalar subquery in the same statement (instead of entry.targetId). */
     targetFrom?: { sql: string; args: (string | number | null)[] };
+    /** The metadata (JSON text or NULL) computed by an expression in the same statement (instead of entry.metadata). */
+    metadataFrom?: { sql: string; args: (string | number | null)[] };
   } = {},
 ): D1PreparedStatement {
   const columns = "id, team_id, actor_type, actor_id, actor_api_key_id, action, target_type, target_id, request_id, metadata, created_at";
   const target = options.targetFrom ? `(${options.targetFrom.sql})` : "?";
-  const values = `?, ?, ?, ?, ?, ?, ?, ${target}, ?, ?, ?`;
+  const metadata = options.metadataFrom ? `(${options.metadataFrom.sql})` : "?";
+  const values = `?, ?, ?, ?, ?, ?, ?, ${target}, ?, ${metadata}, ?`;
   const condition = options.onlyIfChanged ? "changes() > 0" : options.onlyIf?.sql;
   const sql = condition ? `INSERT INTO audit_log (${columns}) SELECT ${values} WHERE ${condition}` : `INSERT INTO audit_log (${columns}) VALUES (${values})`;
   return db
@@ -56,7 +59,7 @@ export function auditStatement(
       entry.targetType,
       ...(options.targetFrom ? options.targetFrom.args : [entry.targetId]),
       entry.requestId,
-      entry.metadata ? JSON.stringify(entry.metadata) : null,
+      ...(options.metadataFrom ? options.metadataFrom.args : [entry.metadata ? JSON.stringify(entry.metadata) : null]),
       at,
       ...(options.onlyIf?.args ?? []),
     );

@@ -88,7 +88,7 @@ function logFailure(queue: string, message: Message<QueueMessage>, error: unknow
 function runStep(env: Env, body: QueueMessage): Promise<Delivery> {
   switch (body?.type) {
     case "task.execute":
-      return executeTask(env, body.taskId);
+      return executeTask(env, body);
     case "task.poll":
       return pollTask(env, body.taskId, body.poll);
     case "webhook.deliver":

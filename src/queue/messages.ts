@@ -3,7 +3,7 @@
  * a message read off the queue or the dead-letter queue reveals nothing.
  */
 export type QueueMessage =
-  | { type: "task.execute"; taskId: string; teamId: string }
+  | { type: "task.execute"; taskId: string; teamId: string; run?: ExecutionHint }
   | { type: "task.poll"; taskId: string; teamId: string; poll?: number }
   | { type: "webhook.deliver"; taskId: string; teamId: string };
 
@@ -11,3 +11,16 @@ export type QueueMessage =
 export type Delivery = { action: "ack" } | { action: "retry"; delaySeconds: number };
 export const ack = (): Delivery => ({ action: "ack" });
 export const retry = (delaySeconds: number): Delivery => ({ action: "retry", delaySeconds });
+
+/**
+ * What a consumer needs to claim a task without reading it first (src/tasks/execute.ts): its
+ * team's plan (the parallel-calls limit), its timeout (the claim's lease) and the ids it
+ * references, with the key that created it (whose assignments the resolution checks). Ids and
+ * figures only; the claim reads the row itself, so a stale hint can only make a claim miss.
+ */
+export interface ExecutionHint {
+  plan: "free" | "pro";
+  timeoutS: number;
+  apiKeyId: string;
+  refs: string[];
+}

@@ -14,7 +14,7 @@ export const MAX_QUEUE_DELAY_SECONDS = 12 * 3600;
 const MAX_RETRY_AFTER_SECONDS = 3600;
 const MAX_CONSECUTIVE_POLL_ERRORS = 5;
 /** A delivery this early (ms) is a duplicate or a delay longer than the queue allows. */
-const EARLY_TOLERANCE_MS = 1000;
+export const EARLY_TOLERANCE_MS = 1000;
 export const MAX_WEBHOOK_ATTEMPTS = 5;
 /** Seconds a webhook waits for the final state it was queued just before. */
 const WEBHOOK_WAIT_SECONDS = 5;

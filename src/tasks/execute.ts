@@ -1,11 +1,11 @@
 import type { Env } from "../env";
-import { taskContext } from "../context";
+import { taskContext, type TeamContext } from "../context";
 import { gateFor } from "../gate/client";
 import { PLANS, type Plan } from "../plans";
-import { ack, type Delivery } from "../queue/messages";
+import { ack, type Delivery, type ExecutionHint } from "../queue/messages";
 import { VaultDecryptError } from "../vault/cipher";
 import { freshenOAuthValues, OAuthUnavailableError } from "../oauth/inject";
-import { resolveReferences, TokenUnavailableError, type Resolved } from "../vault/tokens";
+import { prepareResolution, resolveReferences, TokenUnavailableError, type Resolved } from "../vault/tokens";
 import { urlAllowedFor } from "../vault/hosts";
 import { afterAttempt, attemptEnd, onClaimLost, onDelivery, type AttemptOutcome, type CallObservation } from "./decide";
 import { redact, storedBody } from "../outbound/redact";
@@ -13,8 +13,8 @@ import { allowLoopbackTargets } from "../outbound/url-policy";
 import { withDefaultContentType } from "./content-type";
 import { callOut, type CallOutcome } from "./http-call";
 import type { TaskRow } from "./model";
-import { credentialHeaderNames, referencesIn, substitute } from "./references";
-import { apply, claim, deferBusy, leaseSeconds, release } from "./transitions";
+import { credentialHeaderNames, executionHint, referencesIn, substitute } from "./references";
+import { apply, claim, deferBusy, LEASE_MARGIN_SECONDS, release } from "./transitions";
 
 /**
  * Executes a task's main call from a task.execute message: gathers what happens, asks
@@ -58,46 +58,90 @@ export function hostCheck(resolved: Resolved): (url: string) => boolean {
   return (url) => bound.every((hosts) => urlAllowedFor(url, hosts));
 }
 
-/** First delivery and retries of a task's main call. */
-export async function executeTask(env: Env, taskId: string): Promise<Delivery> {
-  const row = await loadForExecution(env, taskId);
-  if (!row) return ack();
-  const arrival = onDelivery(row, Date.now());
-  if (arrival.step !== "claim") return apply(env, row, arrival);
+/**
+ * First delivery and retries of a task's main call. A message carrying its execution hint
+ * (every message this version sends) is claimed without reading the task first: the team's
+ * call slot, then one D1 batch that claims the task, opens the attempt, reads its references
+ * and writes their audit rows; then the call; then one batch that records the outcome. Only a
+ * claim that misses (not due, taken, finished) reads the row to decide what the message means.
+ */
+export async function executeTask(env: Env, message: { taskId: string; teamId: string; run?: ExecutionHint | undefined }): Promise<Delivery> {
+  const { taskId, teamId } = message;
+  let hint = message.run;
+  if (!hint) {
+    // A message from before hints (or from the sweeper): read the task to learn what it needs.
+    const row = await loadForExecution(env, taskId);
+    if (!row) return ack();
+    const arrival = onDelivery(row, Date.now());
+    if (arrival.step !== "claim") return apply(env, row, arrival);
+    hint = executionHint(row, row.plan);
+  }
   // One of the team's call slots first (the plan's parallelism limit), before the claim: a task
   // that finds none is tried again shortly, with no attempt counted and no queue retry spent.
-  const gate = gateFor(env, row.team_id);
-  const holder = `${row.id}:${crypto.randomUUID()}`;
-  const slot = await gate.acquireCall(holder, PLANS[row.plan].maxParallelCalls, leaseSeconds(row) * 1000);
+  const gate = gateFor(env, teamId);
+  const holder = `${taskId}:${crypto.randomUUID()}`;
+  const slot = await gate.acquireCall(holder, PLANS[hint.plan].maxParallelCalls, (hint.timeoutS + LEASE_MARGIN_SECONDS) * 1000);
   if (!slot.granted) {
-    await deferBusy(env, row, BUSY_RETRY_SECONDS);
+    await deferBusy(env, { id: taskId, team_id: teamId }, BUSY_RETRY_SECONDS, hint);
     return ack();
   }
+  let released = false;
+  const releaseSlot = async () => {
+    if (released) return;
+    released = true;
+    await gate.releaseCall(holder);
+  };
   try {
     const startedAt = new Date();
-    const claimed = await claim(env, row, startedAt);
-    if (claimed === null) return await apply(env, row, onClaimLost(row, Date.now()));
-    const task = { ...row, status: "processing" as const, attempts: claimed.attempt, runs: claimed.run };
+    const refs = hint.refs;
+    // The task acts for the key that created it; the team's key salt comes with the claim.
+    const claimCaller = taskContext(env, { id: taskId, apiKeyId: hint.apiKeyId, team: { id: teamId, keySalt: "" } });
+    let resolution: ReturnType<typeof prepareResolution> | undefined;
+    const claimed = await claim(env, { id: taskId, timeout_s: hint.timeoutS }, startedAt, (guard) => {
+      if (refs.length === 0) return [];
+      resolution = prepareResolution(claimCaller, refs, { pinnedByTask: taskId }, guard);
+      return [env.DB.prepare("SELECT key_salt FROM teams WHERE id = ?").bind(teamId), ...resolution.statements];
+    });
+    if (claimed === null) {
+      const row = await loadForExecution(env, taskId);
+      if (!row) return ack();
+      const arrival = onDelivery(row, Date.now());
+      return await apply(env, row, arrival.step === "claim" ? onClaimLost(row, Date.now()) : arrival);
+    }
+    const [team, ...resolved] = claimed.alongside;
+    const keySalt = (team?.results[0] as { key_salt: string } | undefined)?.key_salt ?? "";
+    const task: TaskWithTeam = { ...claimed.row, key_salt: keySalt, plan: hint.plan };
+    const caller = taskContext(env, { id: taskId, apiKeyId: hint.apiKeyId, team: { id: teamId, keySalt } }, claimCaller.requestId);
+    const headerRefs = referencesIn(JSON.parse(task.headers) as Record<string, string>);
+    // The hint names what the headers reference; should it not (it cannot, short of a bug), resolve apart.
+    const prepared = resolution && sameSet(refs, headerRefs) ? resolution : undefined;
+    const resolve = (): Promise<Resolved> => (prepared ? prepared.read(resolved, caller.team) : resolveReferences(caller, headerRefs, pinnedVersions(task)));
     try {
-      const outcome = await attempt(env, task);
+      const outcome = await attempt(env, task, caller, resolve);
       const step = afterAttempt(task, outcome, Date.now());
-      return await apply(env, task, step, { ...attemptEnd(outcome, step), run: claimed.run, attempt: claimed.attempt, startedAt });
+      // The call is over: its slot goes back while the outcome is written.
+      const [delivery] = await Promise.all([
+        apply(env, task, step, { ...attemptEnd(outcome, step), run: task.runs, attempt: task.attempts, startedAt }),
+        releaseSlot(),
+      ]);
+      return delivery;
     } catch (error) {
       // Hand the task back so a redelivery (or the sweeper) can run it; the queue retries the message.
       await release(env, taskId);
       throw error;
     }
   } finally {
-    await gate.releaseCall(holder);
+    await releaseSlot();
   }
 }
 
-async function attempt(env: Env, task: TaskWithTeam): Promise<AttemptOutcome> {
+const sameSet = (a: string[], b: string[]) => a.length === b.length && b.every((x) => a.includes(x));
+
+async function attempt(env: Env, task: TaskWithTeam, caller: TeamContext, resolve: () => Promise<Resolved>): Promise<AttemptOutcome> {
   const headers = JSON.parse(task.headers) as Record<string, string>;
   let resolved: Resolved;
   try {
-    const caller = callerFor(env, task);
-    resolved = await resolveReferences(caller, referencesIn(headers), pinnedVersions(task));
+    resolved = await resolve();
     await freshenOAuthValues(caller, resolved);
   } catch (error) {
     if (error instanceof TokenUnavailableError) return { kind: "references_unavailable", tokenIds: error.tokenIds };

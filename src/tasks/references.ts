@@ -1,4 +1,7 @@
 import { ID_BODY } from "../ids";
+import type { Plan } from "../plans";
+import type { ExecutionHint } from "../queue/messages";
+import type { TaskRow } from "./model";
 
 /**
  * Vault references in task headers. A header value that is exactly `tok_...` or contains one
@@ -40,4 +43,9 @@ export function substitute(headers: Record<string, string>, values: ReadonlyMap<
     });
   }
   return out;
+}
+
+/** The hint a task's execution message carries (src/queue/messages.ts): figures and ids only. */
+export function executionHint(task: Pick<TaskRow, "headers" | "timeout_s" | "api_key_id">, plan: Plan): ExecutionHint {
+  return { plan, timeoutS: task.timeout_s, apiKeyId: task.api_key_id, refs: referencesIn(JSON.parse(task.headers) as Record<string, string>) };
 }

@@ -9,7 +9,7 @@ import { PLANS } from "../plans";
 import { delayFor, onRetryRequest } from "./decide";
 import { attemptView, isFinal, taskSummary, taskView, type AttemptRow, type RetryBackoff, type TaskRow, type TaskStatus } from "./model";
 import { effectivePollConfig, type PollConfig } from "./providers";
-import { malformedReferences, referencesIn } from "./references";
+import { executionHint, malformedReferences, referencesIn } from "./references";
 import { allowLoopbackTargets, checkOutboundUrl } from "../outbound/url-policy";
 import { cancel, queueExecution, releaseIdempotencyKey, reopen } from "./transitions";
 import { parseAllowedHosts, urlAllowedFor } from "../vault/hosts";
@@ -118,7 +118,7 @@ export async function createTask(ctx: ApiKeyContext, input: NewTask, idempotency
     throw error;
   }
   try {
-    await queueExecution(env, row, delayFor(row.run_at));
+    await queueExecution(env, row, delayFor(row.run_at), executionHint(row, team.plan));
   } catch (error) {
     // Without its message the task would never run: undo it and let the caller retry.
     await env.DB.prepare("DELETE FROM tasks WHERE id = ?").bind(row.id).run();
@@ -312,7 +312,7 @@ export async function retryTask(ctx: TeamContext, id: string) {
     throw new AppError("token_unavailable", `Unknown or revoked token reference: ${bad.join(", ")}`, { invalidReferences: bad });
   }
   try {
-    await queueExecution(env, reopened, 0);
+    await queueExecution(env, reopened, 0, ctx.team.plan ? executionHint(reopened, ctx.team.plan) : undefined);
   } catch (error) {
     // The task is stored as pending and due: the sweeper re-sends its message within minutes.
     log.warn("task_retry_queue_failed", { taskId: id, errorName: error instanceof Error ? error.name : typeof error });

@@ -1,8 +1,10 @@
 import { auditStatement, type AuditEntry } from "../audit/audit";
 import type { Env } from "../env";
 import { log } from "../log";
-import { ack, retry, type Delivery, type QueueMessage } from "../queue/messages";
-import type { AttemptEnd, Finish, PollAgain, Retry, StartPolling, Step, WebhookStep } from "./decide";
+import { ack, retry, type Delivery, type ExecutionHint, type QueueMessage } from "../queue/messages";
+import { EARLY_TOLERANCE_MS, type AttemptEnd, type Finish, type PollAgain, type Retry, type StartPolling, type Step, type WebhookStep } from "./decide";
+import { executionHint } from "./references";
+import type { Plan } from "../plans";
 import type { TaskRow, TaskStatus } from "./model";
 
 /**
@@ -69,7 +71,7 @@ async function write(env: Env, update: D1PreparedStatement, rest: D1PreparedStat
  * Applies a decided step to the task and says what becomes of the message that led to it;
  * `ended`: the attempt this step ends, closed in the same batch.
  */
-export async function apply(env: Env, task: TaskRow, step: Step, ended?: EndedAttempt): Promise<Delivery> {
+export async function apply(env: Env, task: TaskRow & { plan?: Plan }, step: Step, ended?: EndedAttempt): Promise<Delivery> {
   switch (step.step) {
     case "nothing":
       return ack();
@@ -77,7 +79,7 @@ export async function apply(env: Env, task: TaskRow, step: Step, ended?: EndedAt
       return retry(step.afterSeconds);
     case "defer":
       // Early: a delay longer than the queue allows, or a duplicate of a scheduled retry.
-      await queueExecution(env, task, step.afterSeconds);
+      await queueExecution(env, task, step.afterSeconds, task.plan ? executionHint(task, task.plan) : undefined);
       return ack();
     case "finish":
       await finish(env, task, step, ended);
@@ -95,8 +97,8 @@ export async function apply(env: Env, task: TaskRow, step: Step, ended?: EndedAt
 }
 
 /** Queues the task's (next) execution; used at creation and for early deliveries. */
-export async function queueExecution(env: Env, task: Pick<TaskRow, "id" | "team_id">, delaySeconds: number): Promise<void> {
-  await env.TASKS.send({ type: "task.execute", taskId: task.id, teamId: task.team_id }, { delaySeconds });
+export async function queueExecution(env: Env, task: Pick<TaskRow, "id" | "team_id">, delaySeconds: number, hint?: ExecutionHint): Promise<void> {
+  await env.TASKS.send({ type: "task.execute", taskId: task.id, teamId: task.team_id, ...(hint ? { run: hint } : {}) }, { delaySeconds });
 }
 
 /**
@@ -104,15 +106,15 @@ export async function queueExecution(env: Env, task: Pick<TaskRow, "id" | "team_
  * margin for resolving references and writing the outcome. A consumer that dies mid-attempt
  * lets both run out; the sweeper then sends the task on (the recovery window after a crash).
  */
-const LEASE_MARGIN_SECONDS = 30;
+export const LEASE_MARGIN_SECONDS = 30;
 export const leaseSeconds = (task: Pick<TaskRow, "timeout_s">): number => task.timeout_s + LEASE_MARGIN_SECONDS;
 
 /**
  * Sends the task's execution again after `delaySeconds` because its team has no call slot free,
  * and touches it so the sweeper knows it is alive (it is not stranded, only waiting its turn).
  */
-export async function deferBusy(env: Env, task: Pick<TaskRow, "id" | "team_id">, delaySeconds: number): Promise<void> {
-  await queueExecution(env, task, delaySeconds);
+export async function deferBusy(env: Env, task: Pick<TaskRow, "id" | "team_id">, delaySeconds: number, hint?: ExecutionHint): Promise<void> {
+  await queueExecution(env, task, delaySeconds, hint);
   await env.DB.prepare("UPDATE tasks SET updated_at = ? WHERE id = ? AND status IN ('pending', 'delayed')").bind(new Date().toISOString(), task.id).run();
 }
 
@@ -123,29 +125,31 @@ export interface ClaimGuard {
 }
 
 /**
- * Claims the task for one attempt and opens the attempt's row, in one batch; the attempt's
- * number and run, or null if the task was not claimable. A row left open by a consumer that
- * stopped (its lease ran out) is closed as abandoned. `alongside` adds statements to the same
- * batch (the references' resolution and its audit rows: one round trip for both), given the
- * condition that holds only if this claim took the task; their results come back in order.
+ * Claims the task for one attempt and opens the attempt's row, in one batch; the claimed row
+ * (status, attempt and run already moved), or null if the task was not claimable: not pending,
+ * delayed or abandoned (a lease that ran out), or not due yet. A row left open by a consumer
+ * that stopped is closed as abandoned. `alongside` adds statements to the same batch (the
+ * references' resolution and its audit rows: one round trip for all), given the condition that
+ * holds only if this claim took the task; their results come back in order.
  */
 export async function claim(
   env: Env,
-  task: TaskRow,
+  task: Pick<TaskRow, "id" | "timeout_s">,
   now: Date,
   alongside: (claimed: ClaimGuard) => D1PreparedStatement[] = () => [],
-): Promise<{ attempt: number; run: number; alongside: D1Result[] } | null> {
+): Promise<{ row: TaskRow; alongside: D1Result[] } | null> {
   const at = now.toISOString();
   const lease = new Date(now.getTime() + leaseSeconds(task) * 1000).toISOString();
+  const due = new Date(now.getTime() + EARLY_TOLERANCE_MS).toISOString();
   // The later statements act only if this claim took the task (it holds exactly this lease).
   const claimedByUs = "EXISTS (SELECT 1 FROM tasks WHERE id = ? AND status = 'processing' AND lease_until = ?)";
-  const [claimed, ...rest] = await env.DB.batch<{ attempts: number; runs: number }>([
+  const [claimed, ...rest] = await env.DB.batch<TaskRow>([
     env.DB
       .prepare(
         `UPDATE tasks SET ${to("claim")}, attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?, lease_until = ?
-         WHERE id = ? AND (${from("claim")} OR (status = 'processing' AND lease_until < ?)) RETURNING attempts, runs`,
+         WHERE id = ? AND ((${from("claim")} AND run_at <= ?) OR (status = 'processing' AND lease_until < ?)) RETURNING *`,
       )
-      .bind(at, at, lease, task.id, at),
+      .bind(at, at, lease, task.id, due, at),
     env.DB
       .prepare(`UPDATE task_attempts SET finished_at = ?, error = ? WHERE task_id = ? AND finished_at IS NULL AND ${claimedByUs}`)
       .bind(at, "Attempt abandoned: its consumer stopped before it ended", task.id, task.id, lease),
@@ -155,7 +159,7 @@ export async function claim(
     ...alongside({ sql: claimedByUs, args: [task.id, lease] }),
   ]);
   const row = claimed?.results[0];
-  return row ? { attempt: row.attempts, run: row.runs, alongside: rest.slice(2) } : null;
+  return row ? { row, alongside: rest.slice(2) } : null;
 }
 
 export async function release(env: Env, taskId: string): Promise<void> {

@@ -142,55 +142,91 @@ function keyOf(ctx: TeamContext): string {
  * outbound call is made.
  */
 export async function resolveReferences(ctx: TeamContext, ids: string[], pinned: Readonly<Record<string, number>> = {}): Promise<Resolved> {
+  const resolution = prepareResolution(ctx, ids, { pinned });
+  if (resolution.statements.length === 0) return resolution.read([]);
+  return resolution.read(await ctx.env.DB.batch(resolution.statements));
+}
+
+/** Where a resolution takes each reference's pinned version from. */
+export type PinnedSource =
+  | { pinned: Readonly<Record<string, number>> }
+  /** The task's own `token_versions`, read in the same statement (a claim's batch has no row yet). */
+  | { pinnedByTask: string };
+
+/**
+ * The statements of a resolution (the read, then one audit row per reference), to run in one
+ * D1 batch on their own or inside another's (a task's claim: `guard` is then the condition that
+ * holds only if that claim took the task, so a lost claim reads and audits nothing), and how to
+ * turn their results (in order) into values.
+ */
+export function prepareResolution(
+  ctx: TeamContext,
+  ids: string[],
+  source: PinnedSource,
+  guard?: { sql: string; args: string[] },
+): { statements: D1PreparedStatement[]; read(results: D1Result[], as?: TeamContext["team"]): Promise<Resolved> } {
   const { env, team } = ctx;
   const unique = [...new Set(ids)];
-  const resolved: Resolved = { values: new Map(), allowedHosts: new Map(), versions: new Map(), types: new Map() };
-  if (unique.length === 0) return resolved;
-  const keyring = await getKeyring(env);
+  if (unique.length === 0) return { statements: [], read: async () => emptyResolution() };
   const at = new Date().toISOString();
-  const wanted = unique.flatMap((id) => [id, pinned[id] ?? null]);
   // w.column1 = id, w.column2 = the pinned version (NULL: current).
+  const pinnedOf = (id: string): { sql: string; args: (string | number | null)[] } =>
+    "pinned" in source ? { sql: "?", args: [source.pinned[id] ?? null] } : { sql: "(SELECT json_extract(token_versions, ?) FROM tasks WHERE id = ?)", args: [`$.${id}`, source.pinnedByTask] };
+  const rows = unique.map((id) => ({ id, pinned: pinnedOf(id) }));
+  const wanted = rows.flatMap((r) => [r.id, ...r.pinned.args]);
   const select = `SELECT t.id,
       COALESCE(w.column2, t.current_version) AS version,
       CASE WHEN w.column2 IS NULL OR w.column2 = t.current_version THEN t.ciphertext ELSE v.ciphertext END AS ciphertext,
       CASE WHEN w.column2 IS NULL OR w.column2 = t.current_version THEN t.iv ELSE v.iv END AS iv,
       CASE WHEN w.column2 IS NULL OR w.column2 = t.current_version THEN t.key_version ELSE v.key_version END AS key_version,
       t.allowed_hosts, t.type
-    FROM (VALUES ${unique.map(() => "(?, ?)").join(", ")}) w
+    FROM (VALUES ${rows.map((r) => `(?, ${r.pinned.sql})`).join(", ")}) w
     JOIN tokens t ON t.id = w.column1
     LEFT JOIN credential_versions v ON v.token_id = t.id AND v.version = w.column2
-    WHERE t.team_id = ? AND t.revoked_at IS NULL AND ${NOT_EXPIRED} AND ${USABLE_BY_KEY}`;
-  const args = [...wanted, team.id, at, keyOf(ctx)];
+    WHERE t.team_id = ? AND t.revoked_at IS NULL AND ${NOT_EXPIRED} AND ${USABLE_BY_KEY}${guard ? ` AND ${guard.sql}` : ""}`;
+  const args = [...wanted, team.id, at, keyOf(ctx), ...(guard?.args ?? [])];
   const available = `(SELECT COUNT(*) FROM (${select}) r WHERE r.ciphertext <> '') = ${unique.length}`;
-  const [read] = await env.DB.batch<SealedRow>([
+  const statements = [
     env.DB.prepare(select).bind(...args),
-    ...unique.map((id) =>
+    ...rows.map((r) =>
       auditStatement(env.DB, {
         teamId: team.id,
         actor: ctx.actor,
         action: "token.accessed",
         targetType: "token",
-        targetId: id,
+        targetId: r.id,
         requestId: ctx.requestId,
-        ...(pinned[id] !== undefined ? { metadata: { version: pinned[id] } } : {}),
-      }, at, { onlyIf: { sql: available, args } }),
+      }, at, {
+        onlyIf: { sql: available, args },
+        // The version, when pinned: {"version": n}.
+        metadataFrom: { sql: `CASE WHEN ${r.pinned.sql} IS NULL THEN NULL ELSE json_object('version', ${r.pinned.sql}) END`, args: [...r.pinned.args, ...r.pinned.args] },
+      }),
     ),
-  ]);
-  const results = (read?.results ?? []).filter((r) => r.ciphertext);
-  const found = new Set(results.map((r) => r.id));
-  const missing = unique.filter((id) => !found.has(id));
-  if (missing.length > 0) throw new TokenUnavailableError(missing);
-  const values = await Promise.all(
-    results.map((r) => openSecret(keyring, teamKeyMaterial(team), versionLabel(r.id, r.version), { ciphertext: r.ciphertext, iv: r.iv, keyVersion: r.key_version })),
-  );
-  results.forEach((r, i) => {
-    resolved.values.set(r.id, values[i] ?? "");
-    resolved.allowedHosts.set(r.id, parseAllowedHosts(r.allowed_hosts));
-    resolved.versions.set(r.id, r.version);
-    resolved.types.set(r.id, r.type);
-  });
-  return resolved;
+  ];
+  return {
+    statements,
+    async read(results, as = team) {
+      const resolved = emptyResolution();
+      const sealed = ((results[0]?.results ?? []) as SealedRow[]).filter((r) => r.ciphertext);
+      const found = new Set(sealed.map((r) => r.id));
+      const missing = unique.filter((id) => !found.has(id));
+      if (missing.length > 0) throw new TokenUnavailableError(missing);
+      const keyring = await getKeyring(env);
+      const values = await Promise.all(
+        sealed.map((r) => openSecret(keyring, teamKeyMaterial(as), versionLabel(r.id, r.version), { ciphertext: r.ciphertext, iv: r.iv, keyVersion: r.key_version })),
+      );
+      sealed.forEach((r, i) => {
+        resolved.values.set(r.id, values[i] ?? "");
+        resolved.allowedHosts.set(r.id, parseAllowedHosts(r.allowed_hosts));
+        resolved.versions.set(r.id, r.version);
+        resolved.types.set(r.id, r.type);
+      });
+      return resolved;
+    },
+  };
 }
+
+const emptyResolution = (): Resolved => ({ values: new Map(), allowedHosts: new Map(), versions: new Map(), types: new Map() });
 
 /** The values only (see resolveReferences). */
 export async function resolveTokens(ctx: TeamContext, ids: string[], pinned: Readonly<Record<string, number>> = {}): Promise<Map<string, string>> {
