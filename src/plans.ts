@@ -1,8 +1,8 @@
 /**
  * The one table of plan limits (seed 002), used everywhere a limit applies.
  *
- * `maxParallelCalls`: the team's outbound task calls in flight at once (counted exactly by its
- * gate, src/gate/in-flight.ts), so one team's hanging targets cannot hold every consumer. Sized
+ * `maxParallelCalls`: the team's outbound task calls in flight at once (counted exactly by the
+ * task claim in D1, src/tasks/transitions.ts), so one team's hanging targets cannot hold every consumer. Sized
  * so a team with healthy targets never feels it: a Free team may create 60 tasks a minute, and
  * 5 slots run 300 one-second calls a minute; a Pro team 600, and 50 slots run 3,000. A team whose
  * targets all hang at the plan's longest timeout still gets 5 x 60/30 = 10 (Free) and

@@ -18,9 +18,9 @@ import { upstreamNamespace } from "./helpers/tasks";
 type Pinned = Omit<Counts, "rowsRead">;
 const PINNED: Record<Operation, Pinned> = {
   "token.create": { invocations: 1, d1RoundTrips: 1, d1Statements: 2, rowsWritten: 8, doRequests: 1, queueWrites: 0, queueReads: 0, queueDeletes: 0 },
-  "task.0refs": { invocations: 2, d1RoundTrips: 3, d1Statements: 6, rowsWritten: 12, doRequests: 3, queueWrites: 1, queueReads: 1, queueDeletes: 1 },
-  "task.1ref": { invocations: 2, d1RoundTrips: 3, d1Statements: 9, rowsWritten: 16, doRequests: 3, queueWrites: 1, queueReads: 1, queueDeletes: 1 },
-  "task.3refs": { invocations: 2, d1RoundTrips: 3, d1Statements: 11, rowsWritten: 24, doRequests: 3, queueWrites: 1, queueReads: 1, queueDeletes: 1 },
+  "task.0refs": { invocations: 2, d1RoundTrips: 3, d1Statements: 6, rowsWritten: 12, doRequests: 1, queueWrites: 1, queueReads: 1, queueDeletes: 1 },
+  "task.1ref": { invocations: 2, d1RoundTrips: 3, d1Statements: 9, rowsWritten: 16, doRequests: 1, queueWrites: 1, queueReads: 1, queueDeletes: 1 },
+  "task.3refs": { invocations: 2, d1RoundTrips: 3, d1Statements: 11, rowsWritten: 24, doRequests: 1, queueWrites: 1, queueReads: 1, queueDeletes: 1 },
 };
 
 describe("what each operation costs (pinned counts)", () => {

@@ -6,7 +6,7 @@
  */
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { gateFor } from "../src/gate/client";
+import { callsInFlight } from "../src/tasks/transitions";
 import { PLANS } from "../src/plans";
 import { call, newTeam } from "./helpers/api";
 import { awaitTask, upstreamNamespace } from "./helpers/tasks";
@@ -52,11 +52,11 @@ describe("one team's hanging targets (issue 9, finding 3)", () => {
     expect(await ok.records()).toHaveLength(1);
 
     // B finished while every one of A's calls was still hanging: none of A's tasks is final,
-    // and A never had more calls open than its plan allows, counted at the target and the gate.
+    // and A never had more calls open than its plan allows, counted at the target and by the claims.
     const during = await hangs(hangNs);
     expect(during.open).toBe(limit);
     expect(during.maxOpen).toBe(limit);
-    expect(await gateFor(env, a.team.id).callsInFlight()).toBe(limit);
+    expect(await callsInFlight(env.DB, a.team.id)).toBe(limit);
     const aViews = await Promise.all(aIds.map(async (id) => (await call("GET", `/v1/tasks/${id}`, { key: a.key })).json.task));
     expect(aViews.filter((t) => t.status === "processing")).toHaveLength(limit);
     expect(aViews.filter((t) => t.status === "pending")).toHaveLength(HANGING - limit);
@@ -75,7 +75,7 @@ describe("one team's hanging targets (issue 9, finding 3)", () => {
     expect(finals.every((t) => t.attempts === 1)).toBe(true);
     expect((await hangs(hangNs)).maxOpen).toBe(limit);
     expect((await hang.records()).length).toBe(HANGING);
-    expect(await gateFor(env, a.team.id).callsInFlight()).toBe(0);
+    expect(await callsInFlight(env.DB, a.team.id)).toBe(0);
     void releaser;
   });
 });

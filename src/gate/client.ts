@@ -1,6 +1,5 @@
 import type { Env } from "../env";
 import type { RateLimitDecision } from "../ratelimit/sliding-window";
-import type { SlotGrant } from "./in-flight";
 import type { GateKey } from "./team-gate";
 
 /** How the caller finds a key's record on a cache miss (the key service passes its D1 lookup). */
@@ -37,14 +36,6 @@ export function gateFor(env: Pick<Env, "TEAM_GATE">, teamId: string) {
     },
     /** Counts one request against `limit` per minute, without a key. */
     consume: (limit: number): Promise<RateLimitDecision> => gate.consume(limit),
-    /**
-     * Takes one of the team's outbound-call slots (the plan's parallelism limit). The slot is
-     * held by `holder` (unique per attempt) until `releaseCall` or until `leaseMs` runs out, so
-     * a consumer that dies mid-call cannot leak it.
-     */
-    acquireCall: (holder: string, limit: number, leaseMs: number): Promise<SlotGrant> => gate.acquireCall(holder, limit, leaseMs),
-    releaseCall: (holder: string): Promise<void> => gate.releaseCall(holder),
-    callsInFlight: (): Promise<number> => gate.callsInFlight(),
     revokeKey: (keyHash: string): Promise<void> => gate.revokeKey(keyHash),
     refresh: (): Promise<void> => gate.refresh(),
     /** Bumps the team's gateway version: the proxy's caches reload on the very next request. */

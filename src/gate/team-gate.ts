@@ -2,7 +2,6 @@ import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../env";
 import { PLANS } from "../plans";
 import type { RateLimitDecision } from "../ratelimit/sliding-window";
-import { InFlightCalls, type SlotGrant } from "./in-flight";
 import { KeyCache, type GateKey } from "./key-cache";
 import { RequestWindow } from "./request-window";
 
@@ -44,21 +43,19 @@ export type GateStep = Admitted | LookupNeeded | null;
  * service depends on the gate and never the other way round. Use it through `gateFor()`
  * (client.ts), never through a hand-built stub.
  *
- * It also counts the team's in-flight outbound calls against the plan's parallelism limit
- * (`calls`), so one team cannot hold every consumer. More per-team counters that must be exact
- * are one more component beside these, with their own RPC methods in the client.
+ * More per-team counters that must be exact are one more component beside these, with their
+ * own RPC methods in the client. (The team's outbound calls in flight are counted by the task
+ * claim itself, in D1: src/tasks/transitions.ts, claim.)
  */
 export class TeamGate extends DurableObject<Env> {
   private readonly keys: KeyCache;
   private readonly requests: RequestWindow;
-  private readonly calls: InFlightCalls;
   private gatewayVersion: string;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.keys = new KeyCache(ctx.storage.sql);
     this.requests = new RequestWindow(ctx.storage);
-    this.calls = new InFlightCalls(ctx.storage.sql);
     // Random, not a counter: a version can never come back (say after storage is reset), so a
     // stale isolate cache entry can never look current.
     this.gatewayVersion = ctx.storage.kv.get<string>(GATEWAY_VERSION) ?? this.newGatewayVersion();
@@ -74,20 +71,6 @@ export class TeamGate extends DurableObject<Env> {
   gatewayChanged(): string {
     this.gatewayVersion = this.newGatewayVersion();
     return this.gatewayVersion;
-  }
-
-  /** Takes one of the team's `limit` outbound-call slots for `holder`, for at most `leaseMs`. */
-  acquireCall(holder: string, limit: number, leaseMs: number): SlotGrant {
-    return this.calls.acquire(holder, limit, leaseMs, Date.now());
-  }
-
-  releaseCall(holder: string): void {
-    this.calls.release(holder);
-  }
-
-  /** The team's outbound calls in flight now (tests and diagnostics). */
-  callsInFlight(): number {
-    return this.calls.held(Date.now());
   }
 
   /** Counts one request of the team against `limit` per minute. */

@@ -147,8 +147,15 @@ function redactorFor(secrets: Iterable<string>): Redactor {
  */
 const FORMS_CACHE_LIMIT = 2048;
 const formsOf = new Map<string, Form[]>();
+/** The same for one-unit characters, by code unit (the common case, without building a key). */
+const unitForms: [(Form[] | undefined)[], (Form[] | undefined)[]] = [[], []];
 
 function charForms(c: string, anyCase: boolean): Form[] {
+  if (c.length === 1) {
+    const table = unitForms[anyCase ? 1 : 0];
+    const unit = c.charCodeAt(0);
+    return (table[unit] ??= characterForms(c, anyCase));
+  }
   const key = `${anyCase ? "i" : "s"}${c}`;
   let forms = formsOf.get(key);
   if (!forms) {
@@ -156,6 +163,19 @@ function charForms(c: string, anyCase: boolean): Form[] {
     if (formsOf.size < FORMS_CACHE_LIMIT) formsOf.set(key, forms);
   }
   return forms;
+}
+
+/** A rendering's characters (surrogate pairs kept whole), each with its forms. */
+function patternOf(text: string, anyCase: boolean): Pattern {
+  const pattern: Pattern = [];
+  for (let k = 0; k < text.length; k++) {
+    const unit = text.charCodeAt(k);
+    const next = text.charCodeAt(k + 1);
+    const wide = unit >= 0xd800 && unit <= 0xdbff && next >= 0xdc00 && next <= 0xdfff;
+    pattern.push(charForms(wide ? text.slice(k, k + 2) : text[k]!, anyCase));
+    if (wide) k++;
+  }
+  return pattern;
 }
 
 function compile(secrets: string[]): Redactor {
@@ -168,9 +188,9 @@ function compile(secrets: string[]): Redactor {
         const key = `${anyCase ? "i" : "s"}${text}`;
         if (text.length < MIN_REDACT_LENGTH || seen.has(key)) continue;
         seen.add(key);
-        const pattern = [...text].map((c) => charForms(c, anyCase));
+        const pattern = patternOf(text, anyCase);
         const index = patterns.push(pattern) - 1;
-        for (const pair of firstPairs(pattern)) byFirstUnits.set(pair, [...(byFirstUnits.get(pair) ?? []), index]);
+        addFirstPairs(pattern, index, byFirstUnits);
       }
     }
   }
@@ -178,15 +198,31 @@ function compile(secrets: string[]): Redactor {
   return { patterns, byFirstUnits, starts: new RegExp(`[${units}]`, "g") };
 }
 
-/** The pairs of code units (first * 0x10000 + second) a match of `pattern` can begin with. */
-function firstPairs(pattern: Pattern): Set<number> {
-  const pairs = new Set<number>();
-  const unitsOf = (f: Form, k: number) => [f.lo[k]!, f.hi[k]!];
-  const nextUnits = (pattern[1] ?? []).flatMap((f) => unitsOf(f, 0));
+/**
+ * Files `index` under every pair of code units (first * 0x10000 + second) a match of `pattern`
+ * can begin with. Loops, not sets of arrays: a secret's renderings give thousands of pairs, and
+ * this runs once per attempt.
+ */
+function addFirstPairs(pattern: Pattern, index: number, byFirstUnits: Map<number, number[]>): void {
+  const add = (pair: number) => {
+    let list = byFirstUnits.get(pair);
+    if (!list) byFirstUnits.set(pair, (list = []));
+    if (list[list.length - 1] !== index) list.push(index);
+  };
+  const next = pattern[1] ?? [];
   for (const f of pattern[0]!) {
-    for (const first of unitsOf(f, 0)) for (const second of f.lo.length > 1 ? unitsOf(f, 1) : nextUnits) pairs.add(first * 0x10000 + second);
+    for (const first of [f.lo[0]!, f.hi[0]!]) {
+      if (f.lo.length > 1) {
+        add(first * 0x10000 + f.lo[1]!);
+        add(first * 0x10000 + f.hi[1]!);
+        continue;
+      }
+      for (const g of next) {
+        add(first * 0x10000 + g.lo[0]!);
+        add(first * 0x10000 + g.hi[0]!);
+      }
+    }
   }
-  return pairs;
 }
 
 /** Every form of one character: itself (in either case where case is free) or any escape of it (in any case). */

@@ -15,8 +15,12 @@ export const DEAD_LETTER_QUEUE = "token-vault-tasks-dlq";
  * reach the queue only when the handler returns (the local queue also runs one batch at a
  * time), so a step still running after this is handed off: its message is acked, the step
  * finishes under waitUntil, and what it asks of the message is done by sending a new one.
- * Its task is not at risk meanwhile: the claim's lease in D1 (and the gate slot's) expire if
+ * Its task is not at risk meanwhile: the claim's lease in D1 (which is also its call slot) expires if
  * this consumer dies, and the sweeper picks the task up again.
+ *
+ * A task's execution is handed off sooner, as soon as it has claimed its task: from then on
+ * the claim (not the message) is what keeps it alive, so holding the message through the
+ * outbound call would only hold back the batch, and with it the next one (issue 15).
  */
 export const HANDOFF_MS = 1000;
 
@@ -32,8 +36,10 @@ export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Env, c
   const deadLetters = batch.queue === DEAD_LETTER_QUEUE;
   await Promise.all(
     batch.messages.map(async (message) => {
-      const step = deadLetters ? handleDeadLetter(env, message.body) : runStep(env, message.body);
-      const settled = await settleWithin(step, ctx ? HANDOFF_MS : Infinity);
+      let handOff: () => void = () => undefined;
+      const handedOff = new Promise<"pending">((resolve) => (handOff = () => resolve("pending")));
+      const step = deadLetters ? handleDeadLetter(env, message.body) : runStep(env, message.body, handOff);
+      const settled = await settleWithin(step, ctx ? HANDOFF_MS : Infinity, ctx ? handedOff : undefined);
       if (settled === "pending") {
         message.ack();
         ctx?.waitUntil(
@@ -57,8 +63,8 @@ export async function handleQueue(batch: MessageBatch<QueueMessage>, env: Env, c
 
 type Settled = { delivery: Delivery } | { error: unknown } | "pending";
 
-/** The step's outcome if it settles within `ms`, else "pending" (the step keeps running). */
-async function settleWithin(step: Promise<Delivery>, ms: number): Promise<Settled> {
+/** The step's outcome if it settles within `ms` (and before it hands off), else "pending" (the step keeps running). */
+async function settleWithin(step: Promise<Delivery>, ms: number, handedOff?: Promise<"pending">): Promise<Settled> {
   const outcome = step.then(
     (delivery): Settled => ({ delivery }),
     (error: unknown): Settled => ({ error }),
@@ -67,7 +73,7 @@ async function settleWithin(step: Promise<Delivery>, ms: number): Promise<Settle
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<Settled>((resolve) => (timer = setTimeout(() => resolve("pending"), ms)));
   try {
-    return await Promise.race([outcome, late]);
+    return await Promise.race([outcome, late, ...(handedOff ? [handedOff] : [])]);
   } finally {
     clearTimeout(timer);
   }
@@ -85,10 +91,10 @@ function logFailure(queue: string, message: Message<QueueMessage>, error: unknow
   });
 }
 
-function runStep(env: Env, body: QueueMessage): Promise<Delivery> {
+function runStep(env: Env, body: QueueMessage, handOff: () => void): Promise<Delivery> {
   switch (body?.type) {
     case "task.execute":
-      return executeTask(env, body);
+      return executeTask(env, body, handOff);
     case "task.poll":
       return pollTask(env, body.taskId, body.poll);
     case "webhook.deliver":

@@ -1,6 +1,5 @@
 import type { Env } from "../env";
 import { taskContext, type TeamContext } from "../context";
-import { gateFor } from "../gate/client";
 import { PLANS, type Plan } from "../plans";
 import { ack, type Delivery, type ExecutionHint } from "../queue/messages";
 import { VaultDecryptError } from "../vault/cipher";
@@ -14,7 +13,7 @@ import { withDefaultContentType } from "./content-type";
 import { callOut, type CallOutcome } from "./http-call";
 import type { TaskRow } from "./model";
 import { credentialHeaderNames, executionHint, referencesIn, substitute } from "./references";
-import { apply, claim, deferBusy, LEASE_MARGIN_SECONDS, release } from "./transitions";
+import { apply, claim, deferBusy, release } from "./transitions";
 
 /**
  * Executes a task's main call from a task.execute message: gathers what happens, asks
@@ -60,12 +59,19 @@ export function hostCheck(resolved: Resolved): (url: string) => boolean {
 
 /**
  * First delivery and retries of a task's main call. A message carrying its execution hint
- * (every message this version sends) is claimed without reading the task first: the team's
- * call slot, then one D1 batch that claims the task, opens the attempt, reads its references
- * and writes their audit rows; then the call; then one batch that records the outcome. Only a
- * claim that misses (not due, taken, finished) reads the row to decide what the message means.
+ * (every message this version sends) is claimed without reading the task first: one D1 batch
+ * claims the task (if its team has a call slot free), opens the attempt, reads its references
+ * and writes their audit rows; then the call; then one batch records the outcome. Only a claim
+ * that misses (busy team, not due, taken, finished) reads the row to decide what the message
+ * means: a team with no slot free has its task tried again shortly, with no attempt counted
+ * and no queue retry spent.
  */
-export async function executeTask(env: Env, message: { taskId: string; teamId: string; run?: ExecutionHint | undefined }): Promise<Delivery> {
+export async function executeTask(
+  env: Env,
+  message: { taskId: string; teamId: string; run?: ExecutionHint | undefined },
+  /** Called once the task is claimed: its lease now keeps it, so the message may go (src/queue/consumer.ts). */
+  onClaimed: () => void = () => undefined,
+): Promise<Delivery> {
   const { taskId, teamId } = message;
   let hint = message.run;
   if (!hint) {
@@ -76,63 +82,49 @@ export async function executeTask(env: Env, message: { taskId: string; teamId: s
     if (arrival.step !== "claim") return apply(env, row, arrival);
     hint = executionHint(row, row.plan);
   }
-  // One of the team's call slots first (the plan's parallelism limit), before the claim: a task
-  // that finds none is tried again shortly, with no attempt counted and no queue retry spent.
-  const gate = gateFor(env, teamId);
-  const holder = `${taskId}:${crypto.randomUUID()}`;
-  const slot = await gate.acquireCall(holder, PLANS[hint.plan].maxParallelCalls, (hint.timeoutS + LEASE_MARGIN_SECONDS) * 1000);
-  if (!slot.granted) {
-    await deferBusy(env, { id: taskId, team_id: teamId }, BUSY_RETRY_SECONDS, hint);
-    return ack();
-  }
-  let released = false;
-  const releaseSlot = async () => {
-    if (released) return;
-    released = true;
-    await gate.releaseCall(holder);
-  };
+  const startedAt = new Date();
+  const refs = hint.refs;
+  // The task acts for the key that created it; the team's key salt comes with the claim.
+  const claimCaller = taskContext(env, { id: taskId, apiKeyId: hint.apiKeyId, team: { id: teamId, keySalt: "" } });
+  let resolution: ReturnType<typeof prepareResolution> | undefined;
+  const slots = { teamId, limit: PLANS[hint.plan].maxParallelCalls };
+  const claimed = await claim(env, { id: taskId, timeout_s: hint.timeoutS }, startedAt, slots, (guard) => {
+    if (refs.length === 0) return [];
+    resolution = prepareResolution(claimCaller, refs, { pinnedByTask: taskId }, guard);
+    return [env.DB.prepare("SELECT key_salt FROM teams WHERE id = ?").bind(teamId), ...resolution.statements];
+  });
+  if (claimed === null) return missedClaim(env, taskId, hint);
+  onClaimed();
+  const [team, ...resolved] = claimed.alongside;
+  const keySalt = (team?.results[0] as { key_salt: string } | undefined)?.key_salt ?? "";
+  const task: TaskWithTeam = { ...claimed.row, key_salt: keySalt, plan: hint.plan };
+  const caller = taskContext(env, { id: taskId, apiKeyId: hint.apiKeyId, team: { id: teamId, keySalt } }, claimCaller.requestId);
+  const headerRefs = referencesIn(JSON.parse(task.headers) as Record<string, string>);
+  // The hint names what the headers reference; should it not (it cannot, short of a bug), resolve apart.
+  const prepared = resolution && sameSet(refs, headerRefs) ? resolution : undefined;
+  const resolve = (): Promise<Resolved> => (prepared ? prepared.read(resolved, caller.team) : resolveReferences(caller, headerRefs, pinnedVersions(task)));
   try {
-    const startedAt = new Date();
-    const refs = hint.refs;
-    // The task acts for the key that created it; the team's key salt comes with the claim.
-    const claimCaller = taskContext(env, { id: taskId, apiKeyId: hint.apiKeyId, team: { id: teamId, keySalt: "" } });
-    let resolution: ReturnType<typeof prepareResolution> | undefined;
-    const claimed = await claim(env, { id: taskId, timeout_s: hint.timeoutS }, startedAt, (guard) => {
-      if (refs.length === 0) return [];
-      resolution = prepareResolution(claimCaller, refs, { pinnedByTask: taskId }, guard);
-      return [env.DB.prepare("SELECT key_salt FROM teams WHERE id = ?").bind(teamId), ...resolution.statements];
-    });
-    if (claimed === null) {
-      const row = await loadForExecution(env, taskId);
-      if (!row) return ack();
-      const arrival = onDelivery(row, Date.now());
-      return await apply(env, row, arrival.step === "claim" ? onClaimLost(row, Date.now()) : arrival);
-    }
-    const [team, ...resolved] = claimed.alongside;
-    const keySalt = (team?.results[0] as { key_salt: string } | undefined)?.key_salt ?? "";
-    const task: TaskWithTeam = { ...claimed.row, key_salt: keySalt, plan: hint.plan };
-    const caller = taskContext(env, { id: taskId, apiKeyId: hint.apiKeyId, team: { id: teamId, keySalt } }, claimCaller.requestId);
-    const headerRefs = referencesIn(JSON.parse(task.headers) as Record<string, string>);
-    // The hint names what the headers reference; should it not (it cannot, short of a bug), resolve apart.
-    const prepared = resolution && sameSet(refs, headerRefs) ? resolution : undefined;
-    const resolve = (): Promise<Resolved> => (prepared ? prepared.read(resolved, caller.team) : resolveReferences(caller, headerRefs, pinnedVersions(task)));
-    try {
-      const outcome = await attempt(env, task, caller, resolve);
-      const step = afterAttempt(task, outcome, Date.now());
-      // The call is over: its slot goes back while the outcome is written.
-      const [delivery] = await Promise.all([
-        apply(env, task, step, { ...attemptEnd(outcome, step), run: task.runs, attempt: task.attempts, startedAt }),
-        releaseSlot(),
-      ]);
-      return delivery;
-    } catch (error) {
-      // Hand the task back so a redelivery (or the sweeper) can run it; the queue retries the message.
-      await release(env, taskId);
-      throw error;
-    }
-  } finally {
-    await releaseSlot();
+    const outcome = await attempt(env, task, caller, resolve);
+    const step = afterAttempt(task, outcome, Date.now());
+    return await apply(env, task, step, { ...attemptEnd(outcome, step), run: task.runs, attempt: task.attempts, startedAt });
+  } catch (error) {
+    // Hand the task back so a redelivery (or the sweeper) can run it; the queue retries the message.
+    await release(env, taskId);
+    throw error;
   }
+}
+
+/** What a claim that took nothing means: the task is not due, taken, finished, or its team is busy. */
+async function missedClaim(env: Env, taskId: string, hint: ExecutionHint): Promise<Delivery> {
+  const row = await loadForExecution(env, taskId);
+  if (!row) return ack();
+  const now = Date.now();
+  const arrival = onDelivery(row, now);
+  if (arrival.step !== "claim") return apply(env, row, arrival);
+  if (row.status === "processing") return apply(env, row, onClaimLost(row, now));
+  // Claimable and due, yet not claimed: every one of its team's call slots is taken.
+  await deferBusy(env, row, BUSY_RETRY_SECONDS, hint);
+  return ack();
 }
 
 const sameSet = (a: string[], b: string[]) => a.length === b.length && b.every((x) => a.includes(x));

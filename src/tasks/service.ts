@@ -52,7 +52,8 @@ export async function createTask(ctx: ApiKeyContext, input: NewTask, idempotency
   if (input.onCompleteUrl) checkUrl(env, "onCompleteUrl", input.onCompleteUrl);
   const pollConfig = effectivePollConfig(input.provider, input.pollConfig);
 
-  const requestHash = await sha256Hex(JSON.stringify(canonical(input)));
+  // Only a request with an Idempotency-Key is compared with an earlier one.
+  const requestHash = idempotencyKey ? await sha256Hex(JSON.stringify(canonical(input))) : "";
   if (idempotencyKey) {
     const existing = await findIdempotent(env.DB, team.id, idempotencyKey);
     if (existing) return replay(existing, requestHash);

@@ -127,15 +127,21 @@ export interface ClaimGuard {
 /**
  * Claims the task for one attempt and opens the attempt's row, in one batch; the claimed row
  * (status, attempt and run already moved), or null if the task was not claimable: not pending,
- * delayed or abandoned (a lease that ran out), or not due yet. A row left open by a consumer
- * that stopped is closed as abandoned. `alongside` adds statements to the same batch (the
- * references' resolution and its audit rows: one round trip for all), given the condition that
- * holds only if this claim took the task; their results come back in order.
+ * delayed or abandoned (a lease that ran out), not due yet, or its team already has `limit`
+ * calls in flight. A row left open by a consumer that stopped is closed as abandoned.
+ *
+ * The claim is the call slot: a task holds one of its team's slots (the plan's parallel calls)
+ * exactly while it is `processing` under a live lease, so the count in the claim's own WHERE is
+ * exact (D1 runs one statement at a time), ends with the outcome's write, and expires with the
+ * lease if a consumer dies. `alongside` adds statements to the same batch (the references'
+ * resolution and its audit rows: one round trip for all), given the condition that holds only
+ * if this claim took the task; their results come back in order.
  */
 export async function claim(
   env: Env,
   task: Pick<TaskRow, "id" | "timeout_s">,
   now: Date,
+  slots: { teamId: string; limit: number },
   alongside: (claimed: ClaimGuard) => D1PreparedStatement[] = () => [],
 ): Promise<{ row: TaskRow; alongside: D1Result[] } | null> {
   const at = now.toISOString();
@@ -147,9 +153,11 @@ export async function claim(
     env.DB
       .prepare(
         `UPDATE tasks SET ${to("claim")}, attempts = attempts + 1, started_at = COALESCE(started_at, ?), updated_at = ?, lease_until = ?
-         WHERE id = ? AND ((${from("claim")} AND run_at <= ?) OR (status = 'processing' AND lease_until < ?)) RETURNING *`,
+         WHERE id = ? AND ((${from("claim")} AND run_at <= ?) OR (status = 'processing' AND lease_until < ?))
+           AND (SELECT COUNT(*) FROM tasks WHERE team_id = ? AND status = 'processing' AND lease_until >= ?) < ?
+         RETURNING *`,
       )
-      .bind(at, at, lease, task.id, due, at),
+      .bind(at, at, lease, task.id, due, at, slots.teamId, at, slots.limit),
     env.DB
       .prepare(`UPDATE task_attempts SET finished_at = ?, error = ? WHERE task_id = ? AND finished_at IS NULL AND ${claimedByUs}`)
       .bind(at, "Attempt abandoned: its consumer stopped before it ended", task.id, task.id, lease),
@@ -160,6 +168,15 @@ export async function claim(
   ]);
   const row = claimed?.results[0];
   return row ? { row, alongside: rest.slice(2) } : null;
+}
+
+/** The team's outbound calls in flight: its tasks claimed under a live lease (see claim). */
+export async function callsInFlight(db: D1Database, teamId: string, now = new Date()): Promise<number> {
+  const row = await db
+    .prepare("SELECT COUNT(*) AS n FROM tasks WHERE team_id = ? AND status = 'processing' AND lease_until >= ?")
+    .bind(teamId, now.toISOString())
+    .first<{ n: number }>();
+  return row?.n ?? 0;
 }
 
 export async function release(env: Env, taskId: string): Promise<void> {
