@@ -1,6 +1,7 @@
 // 4. End to end: tasks drained by the queue consumer to the local target, against the target's own ceiling.
 import { E2E_CREATE_CONCURRENCY, E2E_TASKS, PACED_RATE, PACED_TASKS } from "../lib/config.mjs";
-import { request } from "../lib/http.mjs";
+import { client, request } from "../lib/http.mjs";
+import { cpuSeconds } from "../lib/procs.mjs";
 import { loadRun } from "../lib/load.mjs";
 import { mapLimit, now, sleep, summarize } from "../lib/util.mjs";
 
@@ -14,6 +15,7 @@ async function endToEnd({ base, db, target, teams }, { prefix, count, concurrenc
   const targetReport = target.report;
   await ensureCapacity(count, 1);
   const created = new Map();
+  const cpuStart = cpuSeconds(client.workerdPids);
   const create = async (i) => {
     const team = pool.pick();
     const res = await request(base, "POST", "/v1/tasks", { headers: { authorization: `Bearer ${team.key}` }, body: taskBody(team, `${prefix}-${i}`) });
@@ -68,6 +70,9 @@ async function endToEnd({ base, db, target, teams }, { prefix, count, concurrenc
     if (taskRows.filter((r) => ["completed", "failed", "timeout"].includes(r.status)).length >= ids.length) break;
     await sleep(100);
   }
+  // Everything workerd did for these tasks (creation, queue, consumer, completion) per task; the
+  // polling above is a handful of D1 reads, noise beside it.
+  const cpuPerTask = ((cpuSeconds(client.workerdPids) - cpuStart) * 1000) / Math.max(1, created.size);
   const statuses = {};
   for (const r of taskRows) statuses[r.status] = (statuses[r.status] ?? 0) + 1;
   // Where the dispatch time goes: the consumer's claim (started_at) splits queue wait from consumer work.
@@ -101,6 +106,7 @@ async function endToEnd({ base, db, target, teams }, { prefix, count, concurrenc
     dispatch,
     breakdown: { queueWait: summarize(queueWait), claimToHit: summarize(claimToHit), hitToCompleted: summarize(hitToDone) },
     finalStatuses: statuses,
+    cpuPerTask,
   };
 }
 
@@ -129,6 +135,7 @@ export async function endToEndSection(ctx) {
   row("4. End to end", "  of which consumer p50 (claimed -> target hit)", breakdown.claimToHit.p50, "ms", breakdown.claimToHit.p50 / dispatch.p50, "dispatch p50");
   row("4. End to end", "burst: consumer after the call p50 (hit -> completed)", breakdown.hitToCompleted.p50, "ms", breakdown.hitToCompleted.p50 / dispatch.p50, "dispatch p50");
   row("4. End to end", "burst: tasks completed in D1", e2e.finalStatuses.completed ?? 0, "tasks", (e2e.finalStatuses.completed ?? 0) / E2E_TASKS, "tasks created");
+  row("4. End to end", "burst: workerd CPU per task (created -> completed)", e2e.cpuPerTask, "ms", e2e.cpuPerTask / 1000, "1 s of one core");
   row("4. End to end", `paced ${PACED_RATE}/s: dispatch latency p50`, paced.dispatch.p50, "ms", paced.dispatch.p50 / targetCeiling.p50, "target p50");
   row("4. End to end", `paced ${PACED_RATE}/s: dispatch latency p99`, paced.dispatch.p99, "ms", paced.dispatch.p99 / targetCeiling.p99, "target p99");
   row("4. End to end", `paced ${PACED_RATE}/s: consumer p50 (claimed -> target hit)`, paced.breakdown.claimToHit.p50, "ms", paced.breakdown.claimToHit.p50 / paced.dispatch.p50, "paced dispatch p50");
