@@ -14,9 +14,12 @@
  *   GET /gate  (Authorization: Bearer <API key>)   authenticateApiKey(): the request path's API-key
  *                                          gate (the team's DO authenticates from its cache and
  *                                          counts the request, one RPC); must be admitted
- *   GET /cost?key=<API key of a fresh team>&target=<url>   the cost model: every operation of
+ *   GET /cost?key=<API key of a fresh Pro team>&target=<url>   the cost model: every operation of
  *                                          bench/cost/scenarios.ts run once through the real
  *                                          Worker with metered bindings; counts and $ per million
+ *                                          (it makes its own fixtures through the API: a second key
+ *                                          with secrets:reveal, a credential, a secret, a service on
+ *                                          the target's host)
  *   POST /gateway-fixture {teamId, key, value, service, host}   a vault KEY credential (sealed by the
  *                                          store's cipher, kind vault_key) and a bearer service naming it,
  *                                          as the gateway's writers leave them (then gatewayChanged)

@@ -12,6 +12,9 @@ import { upstreamNamespace } from "./helpers/tasks";
  * a DO request or a queue operation fails here, naming the path and the figure. Lower is
  * welcome: update the pin (and bench/README.md's table) in the same change.
  *
+ * A proxied request writes its request-log row in a batch of up to 50 (src/gateway/request-log.ts):
+ * its statement and rows written count in full, its round trip as 1/50 (bench/cost/proxy.ts).
+ *
  * Rows read are not pinned: they depend on the query plans' exact walk; they are priced at
  * $0.001 per million and show up in the bench.
  */
@@ -21,6 +24,12 @@ const PINNED: Record<Operation, Pinned> = {
   "task.0refs": { invocations: 2, d1RoundTrips: 3, d1Statements: 6, rowsWritten: 12, doRequests: 1, queueWrites: 1, queueReads: 1, queueDeletes: 1 },
   "task.1ref": { invocations: 2, d1RoundTrips: 3, d1Statements: 9, rowsWritten: 16, doRequests: 1, queueWrites: 1, queueReads: 1, queueDeletes: 1 },
   "task.3refs": { invocations: 2, d1RoundTrips: 3, d1Statements: 11, rowsWritten: 24, doRequests: 1, queueWrites: 1, queueReads: 1, queueDeletes: 1 },
+  // A credential read (its policy sets the ttl and maxLeases), then one batch: the guarded insert, its audit row, the sealed value.
+  "lease.create": { invocations: 1, d1RoundTrips: 2, d1Statements: 4, rowsWritten: 8, doRequests: 1, queueWrites: 0, queueReads: 0, queueDeletes: 0 },
+  // One batch: the secret and its retrieval audit row.
+  "secret.retrieve": { invocations: 1, d1RoundTrips: 1, d1Statements: 2, rowsWritten: 4, doRequests: 1, queueWrites: 0, queueReads: 0, queueDeletes: 0 },
+  // No D1 query inline; the request-log row is one INSERT of a batch of up to 50: 1/50 of its round trip.
+  "proxy.request": { invocations: 1, d1RoundTrips: 0.02, d1Statements: 1, rowsWritten: 4, doRequests: 1, queueWrites: 0, queueReads: 0, queueDeletes: 0 },
 };
 
 describe("what each operation costs (pinned counts)", () => {
