@@ -24,6 +24,8 @@ CREATE TABLE IF NOT EXISTS teams (
   proposal_webhook_url TEXT
 );
 CREATE UNIQUE INDEX IF NOT EXISTS teams_slug ON teams (slug);
+-- The retention purge walks a plan's teams into each team's own index ranges.
+CREATE INDEX IF NOT EXISTS teams_plan ON teams (plan, id);
 
 CREATE TABLE IF NOT EXISTS api_keys (
   id           TEXT PRIMARY KEY,
@@ -82,6 +84,8 @@ CREATE INDEX IF NOT EXISTS tokens_team_active ON tokens (team_id, revoked_at, id
 CREATE INDEX IF NOT EXISTS tokens_key_version ON tokens (key_version, id);
 -- Names are unique per view (and per user for user-level secrets); /v1/tokens names are free-form.
 CREATE UNIQUE INDEX IF NOT EXISTS tokens_named ON tokens (team_id, kind, COALESCE(owner_user_id, ''), name) WHERE kind <> 'token' AND revoked_at IS NULL;
+-- The vault sweeper's scan: named secrets whose expiry is not recorded yet (partial, so it stays small).
+CREATE INDEX IF NOT EXISTS tokens_expiry_unnoted ON tokens (expires_at) WHERE kind = 'secret' AND revoked_at IS NULL AND expiry_noted_at IS NULL AND expires_at IS NOT NULL;
 
 CREATE TABLE IF NOT EXISTS audit_log (
   id               TEXT PRIMARY KEY,
@@ -246,6 +250,8 @@ CREATE TABLE IF NOT EXISTS leases (
 );
 CREATE INDEX IF NOT EXISTS leases_token_active ON leases (token_id, revoked_at, expires_at);
 CREATE INDEX IF NOT EXISTS leases_team ON leases (team_id, id);
+-- The vault sweeper's scan: leases not revoked whose end is not recorded yet.
+CREATE INDEX IF NOT EXISTS leases_end_unnoted ON leases (expires_at) WHERE revoked_at IS NULL AND ended_noted_at IS NULL;
 
 -- App-level named secrets are readable by the API keys they are assigned to.
 CREATE TABLE IF NOT EXISTS secret_assignments (
@@ -256,6 +262,7 @@ CREATE TABLE IF NOT EXISTS secret_assignments (
   PRIMARY KEY (token_id, api_key_id)
 );
 CREATE INDEX IF NOT EXISTS secret_assignments_key ON secret_assignments (api_key_id, token_id);
+CREATE INDEX IF NOT EXISTS secret_assignments_team ON secret_assignments (team_id, token_id);
 
 -- A service: requests to `host` (exact or *.one-level, optional port and path glob) get the
 -- credentials its auth names injected. `auth` is JSON naming credential KEYs, never values.
@@ -289,8 +296,8 @@ CREATE TABLE IF NOT EXISTS proxy_log (
   duration_ms     INTEGER NOT NULL,
   created_at      TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS proxy_log_team ON proxy_log (team_id, created_at, id);
-CREATE INDEX IF NOT EXISTS proxy_log_created ON proxy_log (created_at);
+-- Listed newest first and purged by id range (ids sort by creation time), per team.
+CREATE INDEX IF NOT EXISTS proxy_log_team ON proxy_log (team_id, id);
 
 -- OAuth credentials: client configuration and lifecycle beside a vault KEY whose sealed value is the access token.
 CREATE TABLE IF NOT EXISTS oauth_credentials (

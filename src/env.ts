@@ -29,7 +29,7 @@ export interface Env {
   LEGACY_WEBHOOK_SIGNATURE?: string;
   /** Days audit entries are kept (default 365); the cron deletes older ones (src/retention/). */
   AUDIT_RETENTION_DAYS?: string;
-  /** Days the proxy's request log (proxy_log) is kept (default 30); the cron deletes older rows. */
+  /** Shortens the plan's request-log retention (plans.ts requestLogRetentionDays) for every team; it never lengthens it. */
   PROXY_LOG_RETENTION_DAYS?: string;
   /** "true" lets tasks target loopback (127.0.0.0/8, [::1], localhost): local development only. */
   ALLOW_LOOPBACK_TARGETS?: string;

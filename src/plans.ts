@@ -9,11 +9,16 @@
  * 50 x 60/120 = 25 (Pro) calls a minute through, and never more than its slots at once.
  *
  * `taskRetentionDays`: finished tasks (with their attempts and stored results) are deleted this
- * long after their last change, by the cron (src/retention/retention.ts).
+ * long after their last change, by the cron (src/retention/retention.ts); decided proposals
+ * (approved, rejected, expired) and ended leases (revoked or expired) this long after they ended:
+ * records of what was done, kept as long as the tasks that did things.
+ *
+ * `requestLogRetentionDays`: rows of the proxy's request log (metadata of proxied calls) are
+ * deleted this long after the call. The operator's PROXY_LOG_RETENTION_DAYS can only shorten it.
  */
 export const PLANS = {
-  free: { rateLimitPerMinute: 60, maxApiKeys: 1, maxMembers: 2, maxWaitSeconds: 30, maxParallelCalls: 5, taskRetentionDays: 7 },
-  pro: { rateLimitPerMinute: 600, maxApiKeys: Infinity, maxMembers: Infinity, maxWaitSeconds: 120, maxParallelCalls: 50, taskRetentionDays: 30 },
+  free: { rateLimitPerMinute: 60, maxApiKeys: 1, maxMembers: 2, maxWaitSeconds: 30, maxParallelCalls: 5, taskRetentionDays: 7, requestLogRetentionDays: 7 },
+  pro: { rateLimitPerMinute: 600, maxApiKeys: Infinity, maxMembers: Infinity, maxWaitSeconds: 120, maxParallelCalls: 50, taskRetentionDays: 30, requestLogRetentionDays: 30 },
 } as const;
 
 export type Plan = keyof typeof PLANS;

@@ -50,6 +50,9 @@ export const AUDIT_ACTIONS = [
   "proposal.rejected",
   "proposal.expired",
   "tasks.purged",
+  "request_log.purged",
+  "proposals.purged",
+  "leases.purged",
   "audit.purged",
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
