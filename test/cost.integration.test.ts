@@ -25,11 +25,11 @@ const PINNED: Record<Operation, Pinned> = {
   "task.1ref": { invocations: 2, d1RoundTrips: 3, d1Statements: 9, rowsWritten: 16, doRequests: 1, queueWrites: 1, queueReads: 1, queueDeletes: 1 },
   "task.3refs": { invocations: 2, d1RoundTrips: 3, d1Statements: 11, rowsWritten: 24, doRequests: 1, queueWrites: 1, queueReads: 1, queueDeletes: 1 },
   // A credential read (its policy sets the ttl and maxLeases), then one batch: the guarded insert, its audit row, the sealed value.
-  "lease.create": { invocations: 1, d1RoundTrips: 2, d1Statements: 4, rowsWritten: 8, doRequests: 1, queueWrites: 0, queueReads: 0, queueDeletes: 0 },
+  "lease.create": { invocations: 1, d1RoundTrips: 2, d1Statements: 4, rowsWritten: 9, doRequests: 1, queueWrites: 0, queueReads: 0, queueDeletes: 0 },
   // One batch: the secret and its retrieval audit row.
   "secret.retrieve": { invocations: 1, d1RoundTrips: 1, d1Statements: 2, rowsWritten: 4, doRequests: 1, queueWrites: 0, queueReads: 0, queueDeletes: 0 },
   // No D1 query inline; the request-log row is one INSERT of a batch of up to 50: 1/50 of its round trip.
-  "proxy.request": { invocations: 1, d1RoundTrips: 0.02, d1Statements: 1, rowsWritten: 4, doRequests: 1, queueWrites: 0, queueReads: 0, queueDeletes: 0 },
+  "proxy.request": { invocations: 1, d1RoundTrips: 0.02, d1Statements: 1, rowsWritten: 3, doRequests: 1, queueWrites: 0, queueReads: 0, queueDeletes: 0 },
 };
 
 describe("what each operation costs (pinned counts)", () => {
