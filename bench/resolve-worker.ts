@@ -119,9 +119,13 @@ export default {
     const url = new URL(request.url);
     try {
       if (url.pathname === "/cost") {
-        const counts = await measureOperations(env, { key: url.searchParams.get("key") ?? "", targetUrl: url.searchParams.get("target") ?? "" });
+        const trace: Parameters<typeof measureOperations>[2] = {};
+        const counts = await measureOperations(env, { key: url.searchParams.get("key") ?? "", targetUrl: url.searchParams.get("target") ?? "" }, trace);
         const operations = Object.entries(counts).map(([op, c]) => ({ op, what: OPERATIONS[op as keyof typeof OPERATIONS], counts: c, perMillion: price(c) }));
-        return Response.json({ prices: PRICES, assumptions: ASSUMPTIONS, operations });
+        // The simple task's statements with their values (ids and timestamps; no secret is ever
+        // bound: values are sealed before D1), replayed by bench/d1-busy.py to time them in SQLite.
+        const simpleTask = (trace["task.1ref"] ?? []).map(({ text, args, roundTrip }) => ({ sql: text, args, roundTrip }));
+        return Response.json({ prices: PRICES, assumptions: ASSUMPTIONS, operations, simpleTask });
       }
       if (url.pathname === "/gateway-fixture") {
         await gatewayFixture(env, await request.json());

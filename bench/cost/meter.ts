@@ -52,7 +52,8 @@ export interface Meter {
   env: Env;
   counts: Counts;
   /** Every statement run, with what D1 reported for it: where a figure comes from. */
-  statements: { sql: string; rowsRead: number; rowsWritten: number }[];
+  /** `roundTrip`: which D1 round trip of the measurement ran it (a batch's statements share one). */
+  statements: { sql: string; rowsRead: number; rowsWritten: number; text: string; args: unknown[]; roundTrip: number }[];
   /** Messages sent and not yet taken by `take()`. */
   outbox: Sent[];
   take(): Sent[];
@@ -63,9 +64,11 @@ export function meter(real: Env): Meter {
   const counts = emptyCounts();
   const outbox: Sent[] = [];
   const statements: Meter["statements"] = [];
-  const sqlOf = new WeakMap<object, string>();
+  const sqlOf = new WeakMap<object, { text: string; args: unknown[] }>();
   const add = (meta: D1Meta | undefined, statement?: D1PreparedStatement) => {
-    statements.push({ sql: (statement && sqlOf.get(statement)) ?? "?", rowsRead: meta?.rows_read ?? 0, rowsWritten: meta?.rows_written ?? 0 });
+    const known = statement ? sqlOf.get(statement) : undefined;
+    const text = known?.text ?? "?";
+    statements.push({ sql: text.replace(/\s+/g, " ").slice(0, 160), rowsRead: meta?.rows_read ?? 0, rowsWritten: meta?.rows_written ?? 0, text, args: known?.args ?? [], roundTrip: counts.d1RoundTrips });
     counts.d1Statements += 1;
     counts.rowsRead += meta?.rows_read ?? 0;
     counts.rowsWritten += meta?.rows_written ?? 0;
@@ -74,13 +77,13 @@ export function meter(real: Env): Meter {
   // Statements stay the real D1PreparedStatement objects (batch() needs them); only their
   // methods that reach D1 are wrapped. first() and raw() report no meta, so they go through
   // all() and give the same answer.
-  const instrument = (statement: D1PreparedStatement, sql: string): D1PreparedStatement => {
-    sqlOf.set(statement, sql.replace(/\s+/g, " ").slice(0, 160));
+  const instrument = (statement: D1PreparedStatement, sql: string, args: unknown[] = []): D1PreparedStatement => {
+    sqlOf.set(statement, { text: sql, args });
     const bind = statement.bind.bind(statement);
     const all = statement.all.bind(statement);
     const run = statement.run.bind(statement);
     Object.assign(statement, {
-      bind: (...values: unknown[]) => instrument(bind(...values), sql),
+      bind: (...values: unknown[]) => instrument(bind(...values), sql, values),
       all: async () => {
         counts.d1RoundTrips += 1;
         const result = await all();
