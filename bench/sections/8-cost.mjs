@@ -41,5 +41,6 @@ function d1BusyTime({ row, raw, log }, statements) {
   raw.d1Busy = busy;
   row("8. Cost", `D1 busy time per simple task (its ${busy.statementsPerTask} statements in SQLite ${busy.sqlite}, median of ${busy.runs})`, busy.msPerTaskMedian, "ms", busy.msPerTaskMedian, "itself");
   row("8. Cost", "  hence simple tasks/s one database can run at most (1000 / busy ms)", 1000 / busy.msPerTaskMedian, "tasks/s", 1, "an upper bound for deployed D1");
+  row("8. Cost", "storage per simple task kept (its row, attempt, audit row, every index entry)", busy.bytesPerTask, "bytes", busy.bytesPerTask / (10 * 1024 ** 3), "D1's 10 GB limit");
   log(`8. D1 busy time: ${busy.msPerTaskMedian} ms per simple task (p90 ${busy.msPerTaskP90} ms), ${busy.tasksStored} tasks stored`);
 }
