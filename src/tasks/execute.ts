@@ -121,8 +121,10 @@ async function missedClaim(env: Env, taskId: string, hint: ExecutionHint): Promi
   const now = Date.now();
   const arrival = onDelivery(row, now);
   if (arrival.step !== "claim") return apply(env, row, arrival);
-  if (row.status === "processing") return apply(env, row, onClaimLost(row, now));
-  // Claimable and due, yet not claimed: every one of its team's call slots is taken.
+  // Another delivery holds it (a duplicate): look again when that lease would run out.
+  if (row.status === "processing" && row.lease_until && Date.parse(row.lease_until) >= now) return apply(env, row, onClaimLost(row, now));
+  // Claimable (due, or abandoned by a consumer that died), yet not claimed: every one of its
+  // team's call slots is taken. Waiting for one spends no queue retry.
   await deferBusy(env, row, BUSY_RETRY_SECONDS, hint);
   return ack();
 }
