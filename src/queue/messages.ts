@@ -16,7 +16,9 @@ export const retry = (delaySeconds: number): Delivery => ({ action: "retry", del
  * What a consumer needs to claim a task without reading it first (src/tasks/execute.ts): its
  * team's plan (the parallel-calls limit), its timeout (the claim's lease) and the ids it
  * references, with the key that created it (whose assignments the resolution checks). Ids and
- * figures only; the claim reads the row itself, so a stale hint can only make a claim miss.
+ * figures only. The claim and the resolution read the task's row themselves, so a hint can
+ * never make a task run as something it is not; the one figure taken from it as is, the plan,
+ * is the plan at creation (a team that changes plan applies the new limit to new messages).
  */
 export interface ExecutionHint {
   plan: "free" | "pro";
