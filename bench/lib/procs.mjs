@@ -18,20 +18,25 @@ export function listProcesses() {
   return out;
 }
 
-/** workerd processes descending from this Node process (Miniflare spawns one). */
-export function findWorkerdPids() {
+/** Every process descending from `root` (default: this Node process). */
+export function findDescendants(root = process.pid) {
   const processes = listProcesses();
   const children = new Map();
   for (const p of processes) children.set(p.ppid, [...(children.get(p.ppid) ?? []), p]);
   const found = [];
-  const queue = [process.pid];
+  const queue = [root];
   while (queue.length > 0) {
     for (const child of children.get(queue.shift()) ?? []) {
-      if (child.comm === "workerd") found.push(child.pid);
+      found.push(child);
       queue.push(child.pid);
     }
   }
   return found;
+}
+
+/** workerd processes descending from this Node process (Miniflare spawns one). */
+export function findWorkerdPids() {
+  return findDescendants().filter((p) => p.comm === "workerd").map((p) => p.pid);
 }
 
 export function statusKb(pid, field) {
