@@ -15,7 +15,7 @@
 // BENCH_DEV_ROOT (the checkout whose scripts/dev.mjs runs, default this one: compares commits
 // with the same bench).
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
 import os from "node:os";
 import { join, resolve } from "node:path";
@@ -41,6 +41,10 @@ const TEAMS = num("BENCH_TEAMS", 8);
 const DEADLINE_MS = num("BENCH_DEADLINE_S", 120) * 1000;
 const DEV_ROOT = resolve(process.env.BENCH_DEV_ROOT ?? ROOT);
 const RESULTS_FILE = join(ROOT, "bench", "dev-results.json");
+const DEV_LOG_FILE = join(ROOT, "bench", "dev-server.log");
+// The Worker's error log lines ({"level":"error",...}) and wrangler's own errors.
+// eslint-disable-next-line no-control-regex -- ANSI colour codes
+const isErrorLine = (line) => /"level":\s*"error"|\[ERROR\]|\bError\b/.test(line.replace(/\u001b\[[0-9;]*m/g, ""));
 const FINAL = new Set(["completed", "failed", "timeout", "cancelled"]);
 
 const started = performance.now();
@@ -96,6 +100,7 @@ async function drive({ roles, target, teams }, { prefix, count, concurrency, rat
   await ensureCapacity(count, 1);
   const created = new Map(); // tag -> { at (createdAt), id, team }
   const failures = {}; // status (or "network error") -> count
+  const failureSamples = [];
   const roundTrips = [];
   const create = async (i) => {
     const tag = `${prefix}-${i}`;
@@ -104,9 +109,13 @@ async function drive({ roles, target, teams }, { prefix, count, concurrency, rat
       const res = await request(client.base, "POST", "/v1/tasks", { headers: { authorization: `Bearer ${team.key}` }, body: taskBody(team, tag) });
       roundTrips.push(res.ms);
       if (res.status === 201) created.set(tag, { at: Date.parse(res.json.task.createdAt), id: res.json.task.id, team });
-      else failures[res.status] = (failures[res.status] ?? 0) + 1;
+      else {
+        failures[res.status] = (failures[res.status] ?? 0) + 1;
+        if (failureSamples.length < 5) failureSamples.push({ tag, status: res.status, body: res.text.slice(0, 300) });
+      }
     } catch (error) {
-      failures[`network error (${error.code ?? error.message})`] = (failures[`network error (${error.code ?? error.message})`] ?? 0) + 1;
+      const key = `network error (${error.code ?? error.message})`;
+      failures[key] = (failures[key] ?? 0) + 1;
     }
   };
   const cpuBefore = devCpu(roles);
@@ -163,6 +172,7 @@ async function drive({ roles, target, teams }, { prefix, count, concurrency, rat
     created: created.size,
     failures,
     failed: Object.values(failures).reduce((s, n) => s + n, 0),
+    failureSamples,
     createSeconds,
     createRate: created.size / createSeconds,
     createRoundTrip: summarize(roundTrips),
@@ -331,7 +341,7 @@ async function main() {
     burst.doubled = doubled(allHits, "burst");
     paced.doubled = doubled(allHits, "paced");
     const devLines = server.log().split("\n");
-    const devErrors = devLines.filter((l) => /"level":"error"/.test(l)).length;
+    const devErrors = devLines.filter(isErrorLine).length;
     meta.devOutputLinesPerTask = devLines.length / (burst.created + paced.created);
 
     meta.totalSeconds = (performance.now() - started) / 1000;
@@ -343,13 +353,18 @@ async function main() {
 
     const problems = [];
     for (const r of [burst, paced]) {
-      if (r.failed > 0) problems.push(`${r.mode}: ${r.failed} creations refused or failed ${JSON.stringify(r.failures)}`);
+      if (r.failed > 0) problems.push(`${r.mode}: ${r.failed} creations refused or failed ${JSON.stringify(r.failures)}; first answers: ${r.failureSamples.map((f) => `${f.status} ${f.body}`).join(" | ")}`);
       if (r.lost > 0) problems.push(`${r.mode}: ${r.lost} tasks lost (never reached the target), e.g. ${r.lostTags.slice(0, 5).join(", ")}`);
       if (r.doubled.count > 0) problems.push(`${r.mode}: ${r.doubled.count} tasks doubled (${r.doubled.extraHits} extra hits), e.g. ${r.doubled.tags.slice(0, 5).join(", ")}`);
       const notCompleted = Object.entries(r.finalStatuses).filter(([s]) => s !== "completed");
       if (notCompleted.length > 0) problems.push(`${r.mode}: not every task completed: ${JSON.stringify(r.finalStatuses)}`);
     }
     if (problems.length > 0) {
+      // The server's output says why (its temp dir goes away): kept beside the results, git-ignored (*.log).
+      copyFileSync(server.logFile, DEV_LOG_FILE);
+      const errorLines = devLines.filter(isErrorLine);
+      if (errorLines.length > 0) problems.push(`dev server error lines (first 5 of ${errorLines.length}):\n    ${errorLines.slice(0, 5).join("\n    ")}`);
+      problems.push(`the dev server's whole output is in ${DEV_LOG_FILE}`);
       console.log(`\nCHECKS FAILED:\n  ${problems.join("\n  ")}`);
       process.exitCode = 1;
     } else {
