@@ -310,7 +310,10 @@ async function main() {
     log(`started scripts/dev.mjs from ${DEV_ROOT} on port ${server.port} (pid ${server.pid}, state in ${server.dir})`);
     await waitUntilServing(server);
     log("GET /healthz answers 200");
-    Object.assign(client, { base: server.base, agent: new http.Agent({ keepAlive: true, maxSockets: 64 }) });
+    // wrangler dev closes a keep-alive connection after 5 s idle; a request sent on it as it
+    // closes fails (ECONNRESET) without reaching the Worker. Idle sockets are closed here
+    // first, after 4 s (undici's default keep-alive timeout, for the same reason).
+    Object.assign(client, { base: server.base, agent: new http.Agent({ keepAlive: true, maxSockets: 64, timeout: 4000 }) });
     const meta = collectMeta(server);
     const roles = devProcesses(server);
     if (roles.worker.length === 0 || roles.proxy.length === 0) throw new Error(`could not tell wrangler's two workerd processes apart: ${JSON.stringify(roles)}`);
