@@ -5,7 +5,8 @@
 // in a temporary directory. Drives N tasks with two `tok_` references each from concurrent
 // clients to a local target, then a paced run, and reports creation rate, drain rate,
 // dispatch latency, tasks lost and doubled, final statuses and CPU per task. Prints a table,
-// writes bench/dev-results.json; exits non-zero on a lost or doubled task or a failed request.
+// writes bench/dev-results.json; exits non-zero on a lost or doubled task, a task not
+// completed, a failed request, or a failed creation whose task ran anyway.
 // See bench/README.md ("Through `npm run dev`").
 //
 // Knobs (environment): BENCH_TASKS (burst tasks, default 500), BENCH_CONNECTIONS (concurrent
@@ -101,15 +102,19 @@ async function drive({ roles, target, teams }, { prefix, count, concurrency, rat
   const created = new Map(); // tag -> { at (createdAt), id, team }
   const failures = {}; // status (or "network error") -> count
   const failureSamples = [];
+  const failedTags = [];
   const roundTrips = [];
   const create = async (i) => {
     const tag = `${prefix}-${i}`;
     const team = pool.pick();
+    failedTags.push(tag); // until it is created
     try {
       const res = await request(client.base, "POST", "/v1/tasks", { headers: { authorization: `Bearer ${team.key}` }, body: taskBody(team, tag) });
       roundTrips.push(res.ms);
-      if (res.status === 201) created.set(tag, { at: Date.parse(res.json.task.createdAt), id: res.json.task.id, team });
-      else {
+      if (res.status === 201) {
+        created.set(tag, { at: Date.parse(res.json.task.createdAt), id: res.json.task.id, team });
+        failedTags.splice(failedTags.indexOf(tag), 1);
+      } else {
         failures[res.status] = (failures[res.status] ?? 0) + 1;
         if (failureSamples.length < 5) failureSamples.push({ tag, status: res.status, body: res.text.slice(0, 300) });
       }
@@ -138,11 +143,12 @@ async function drive({ roles, target, teams }, { prefix, count, concurrency, rat
   let hits = [];
   for (;;) {
     hits = ours(await target.report());
-    if (new Set(hits.map(([tag]) => tag)).size >= created.size || now() > deadline) break;
+    const seen = new Set(hits.map(([tag]) => tag));
+    if ([...created.keys()].every((tag) => seen.has(tag)) || now() > deadline) break;
     await sleep(50);
   }
-  const firstHit = new Map();
-  for (const [tag, at] of hits) if (!firstHit.has(tag)) firstHit.set(tag, at);
+  const firstHit = new Map(); // created tags only (a failed creation that ran anyway is counted at the end)
+  for (const [tag, at] of hits) if (created.has(tag) && !firstHit.has(tag)) firstHit.set(tag, at);
 
   // Final statuses, read back through the API (a list per team).
   const ids = new Set([...created.values()].map((c) => c.id));
@@ -182,6 +188,7 @@ async function drive({ roles, target, teams }, { prefix, count, concurrency, rat
     steadyRate,
     dispatch: summarize([...firstHit].map(([tag, at]) => at - (created.get(tag)?.at ?? at))),
     lost: lost.length,
+    failedTags,
     lostTags: lost.slice(0, 20),
     finalStatuses: statuses,
     // CPU ms per task created, from the first creation until every status read back was final.
@@ -248,6 +255,7 @@ function print(meta, runs, devErrors) {
     ["dispatch latency max", (r) => fmt(r.dispatch.max, "ms")],
     [`tasks lost (no hit within ${DEADLINE_MS / 1000} s)`, (r) => String(r.lost)],
     ["tasks doubled (tag hit more than once)", (r) => String(r.doubled.count)],
+    ["failed creations whose task ran anyway", (r) => String(r.ranAnyway)],
     ["final statuses (GET /v1/tasks)", (r) => statusText(r.finalStatuses)],
     ["CPU per task: workerd running the Worker", (r) => fmt(r.cpuMsPerTask.worker, "ms")],
     ["  workerd running wrangler's proxy", (r) => fmt(r.cpuMsPerTask.proxy, "ms")],
@@ -341,8 +349,12 @@ async function main() {
     // A duplicate delivery can come after the first hit: look once more after a pause.
     await sleep(2000);
     const allHits = await target.report();
-    burst.doubled = doubled(allHits, "burst");
-    paced.doubled = doubled(allHits, "paced");
+    const hitTags = new Set(allHits.map(([tag]) => tag));
+    for (const [run, prefix] of [[burst, "burst"], [paced, "paced"]]) {
+      run.doubled = doubled(allHits, prefix);
+      // A creation the client saw fail whose task ran anyway: a client retrying it would double it.
+      run.ranAnyway = run.failedTags.filter((tag) => hitTags.has(tag)).length;
+    }
     const devLines = server.log().split("\n");
     const devErrors = devLines.filter(isErrorLine).length;
     meta.devOutputLinesPerTask = devLines.length / (burst.created + paced.created);
@@ -359,6 +371,7 @@ async function main() {
       if (r.failed > 0) problems.push(`${r.mode}: ${r.failed} creations refused or failed ${JSON.stringify(r.failures)}; first answers: ${r.failureSamples.map((f) => `${f.status} ${f.body}`).join(" | ")}`);
       if (r.lost > 0) problems.push(`${r.mode}: ${r.lost} tasks lost (never reached the target), e.g. ${r.lostTags.slice(0, 5).join(", ")}`);
       if (r.doubled.count > 0) problems.push(`${r.mode}: ${r.doubled.count} tasks doubled (${r.doubled.extraHits} extra hits), e.g. ${r.doubled.tags.slice(0, 5).join(", ")}`);
+      if (r.ranAnyway > 0) problems.push(`${r.mode}: ${r.ranAnyway} creations answered as failed ran anyway (a retry would double them)`);
       const notCompleted = Object.entries(r.finalStatuses).filter(([s]) => s !== "completed");
       if (notCompleted.length > 0) problems.push(`${r.mode}: not every task completed: ${JSON.stringify(r.finalStatuses)}`);
     }
