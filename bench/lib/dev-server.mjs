@@ -32,7 +32,8 @@ export async function startDevServer(root) {
   const varsFile = join(dir, ".dev.vars");
   const logFile = join(dir, "dev.log");
   const out = openSync(logFile, "a");
-  const child = spawn(process.execPath, [join(root, "scripts", "dev.mjs"), "--port", String(port)], {
+  const extra = (process.env.BENCH_DEV_ARGS ?? "").split(" ").filter(Boolean);
+  const child = spawn(process.execPath, [join(root, "scripts", "dev.mjs"), "--port", String(port), ...extra], {
     cwd: root,
     env: { ...process.env, TV_PERSIST_DIR: join(dir, "state"), TV_DEV_VARS: varsFile, PORT: String(port), HOST: "127.0.0.1" },
     stdio: ["ignore", out, out],
