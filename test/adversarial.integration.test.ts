@@ -8,7 +8,7 @@
  * The large corpus runs against the real local server with `npm run test:adversarial`.
  */
 import { createExecutionContext, env, SELF, waitOnExecutionContext } from "cloudflare:test";
-import { beforeAll, describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it, vi } from "vitest";
 import { ALL_SCOPES } from "../src/auth/scopes";
 import { ERROR_CATALOG } from "../src/errors";
 import { createApp } from "../src/http/app";
@@ -19,6 +19,10 @@ import { signupUser } from "./helpers/accounts";
 import { ID_PROVIDERS, apiKeyFixture, fixtureFor, rowCounts, userFixture, type Fixture } from "./helpers/adversarial-fixtures";
 import { call } from "./helpers/api";
 import { documentedCodes } from "./helpers/error-contract";
+
+// This file sends ~1,600 requests: SELF.fetch's cost grows with each call made in a file
+// (test/helpers/direct-self.ts says why), so SELF here calls the same Worker's fetch handler in this isolate.
+vi.mock("cloudflare:test", async (importOriginal) => (await import("./helpers/direct-self")).withDirectSelf(await importOriginal()));
 
 const operations = operationsOf(buildOpenApi(routes) as Parameters<typeof operationsOf>[0]);
 const SEED = 20260709;
