@@ -27,7 +27,7 @@ import { cpuSeconds, findDescendants, listProcesses } from "./lib/procs.mjs";
 import { fmt } from "./lib/report.mjs";
 import { startTarget } from "./lib/runtime.mjs";
 import { teamFixtures } from "./lib/teams.mjs";
-import { mapLimit, now, sleep, summarize } from "./lib/util.mjs";
+import { drive as driveCalls, now, sleep, summarize } from "./lib/util.mjs";
 
 const num = (name, fallback) => {
   const value = Number(process.env[name] ?? fallback);
@@ -125,17 +125,7 @@ async function drive({ roles, target, teams }, { prefix, count, concurrency, rat
   };
   const cpuBefore = devCpu(roles);
   const createStarted = now();
-  if (rate) {
-    const pending = [];
-    for (let i = 0; i < count; i++) {
-      const wait = createStarted + (i * 1000) / rate - now();
-      if (wait > 0) await sleep(wait);
-      pending.push(create(i));
-    }
-    await Promise.all(pending);
-  } else {
-    await mapLimit(Array.from({ length: count }), concurrency, (_, i) => create(i));
-  }
+  await driveCalls(count, { rate, concurrency }, create);
   const createSeconds = (now() - createStarted) / 1000;
 
   const ours = (hits) => hits.filter(([tag]) => tag.startsWith(`${prefix}-`));

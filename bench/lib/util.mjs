@@ -23,3 +23,20 @@ export async function mapLimit(items, limit, fn) {
   );
   return out;
 }
+
+/**
+ * Calls `fn(i)` for i in [0, count): paced at `rate` per second when given (each call starts on
+ * schedule, whatever the previous ones are doing), else as fast as `concurrency` calls at once
+ * allow. Resolves to the results in order.
+ */
+export async function drive(count, { rate, concurrency }, fn) {
+  if (!rate) return mapLimit(Array.from({ length: count }), concurrency, (_, i) => fn(i));
+  const started = now();
+  const pending = [];
+  for (let i = 0; i < count; i++) {
+    const wait = started + (i * 1000) / rate - now();
+    if (wait > 0) await sleep(wait);
+    pending.push(fn(i));
+  }
+  return Promise.all(pending);
+}

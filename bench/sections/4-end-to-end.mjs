@@ -3,7 +3,7 @@ import { E2E_CREATE_CONCURRENCY, E2E_TASKS, PACED_RATE, PACED_TASKS } from "../l
 import { client, request } from "../lib/http.mjs";
 import { cpuSeconds } from "../lib/procs.mjs";
 import { loadRun } from "../lib/load.mjs";
-import { mapLimit, now, sleep, summarize } from "../lib/util.mjs";
+import { drive, now, sleep, summarize } from "../lib/util.mjs";
 
 /**
  * Creates `count` tasks (two references each, no delay) either as fast as `concurrency`
@@ -23,18 +23,7 @@ async function endToEnd({ base, db, target, teams }, { prefix, count, concurrenc
     return res.status;
   };
   const createStarted = now();
-  let createdResults;
-  if (rate) {
-    const pending = [];
-    for (let i = 0; i < count; i++) {
-      const wait = createStarted + (i * 1000) / rate - now();
-      if (wait > 0) await sleep(wait);
-      pending.push(create(i));
-    }
-    createdResults = await Promise.all(pending);
-  } else {
-    createdResults = await mapLimit(Array.from({ length: count }), concurrency, (_, i) => create(i));
-  }
+  const createdResults = await drive(count, { rate, concurrency }, create);
   const createEnded = now();
   const createFailures = createdResults.filter((status) => status !== 201).length;
   let hits = [];
