@@ -6,69 +6,22 @@
  * no serious or critical violation, and a screenshot goes to test-results/portal-gateway/.
  */
 import { randomUUID } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { runAxe, startBrowser, type AxeResult, type Browser } from "./browser";
+import { beforeAll, describe, expect, it } from "vitest";
+import { address, PASSWORD, portalSession } from "./browser";
 import { baseUrl, canary, request, upstreamUrl } from "./helpers";
 
-const SHOTS = join(process.cwd(), "test-results", "portal-gateway");
-const PASSWORD = "correct-horse-battery-staple";
-
-let browser: Browser;
+const session = portalSession("portal-gateway");
+const { stored, consoleErrors, check, path } = session;
 let page: Page;
-/** Every value stored during the run: none may ever appear in a page. */
-const stored: string[] = [];
-const consoleErrors: string[] = [];
-const axeResults: (AxeResult & { step: string })[] = [];
-let shot = 0;
-
-async function check(step: string) {
-  await page.waitForLoadState("load");
-  const html = await page.content();
-  for (const value of stored) expect(html.includes(value), `a stored value is in the page after "${step}"`).toBe(false);
-  const axe = await runAxe(page);
-  axeResults.push({ step, ...axe });
-  const serious = axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious, `axe-core on "${step}" (${axe.url})`).toEqual([]);
-  await page.screenshot({ path: join(SHOTS, `${String(++shot).padStart(2, "0")}-${step}.png`), fullPage: true });
-}
-
-const path = () => new URL(page.url()).pathname + new URL(page.url()).search;
-const address = () => ({ "cf-connecting-ip": `203.0.113.${Math.floor(Math.random() * 250)}` });
+beforeAll(() => {
+  page = session.page;
+});
 
 async function click(name: string | RegExp, role: "button" | "link" = "button") {
   await page.getByRole(role, { name }).click();
   await page.waitForLoadState("load");
 }
-
-let launchError: Error | undefined;
-
-beforeAll(async () => {
-  rmSync(SHOTS, { recursive: true, force: true });
-  mkdirSync(SHOTS, { recursive: true });
-  try {
-    browser = await startBrowser();
-  } catch (error) {
-    launchError = error as Error;
-    return;
-  }
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.setDefaultTimeout(10_000);
-  page.on("console", (message) => {
-    if (message.type() === "error") consoleErrors.push(message.text());
-  });
-});
-
-beforeEach(() => {
-  if (launchError) throw launchError;
-});
-
-afterAll(async () => {
-  writeFileSync(join(SHOTS, "axe-results.json"), JSON.stringify(axeResults, null, 2));
-  await browser?.close();
-});
 
 describe("the portal's gateway pages in Chromium", () => {
   const owner = { email: `gw-owner-${randomUUID()}@example.com`, teamId: "", token: "" };

@@ -6,40 +6,22 @@
  * finds no serious or critical violation, and a screenshot goes to test-results/portal/.
  */
 import { randomUUID } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:http";
 import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { runAxe, startBrowser, type AxeResult, type Browser } from "./browser";
+import { beforeAll, describe, expect, it } from "vitest";
+import { address, PASSWORD, portalSession } from "./browser";
 import { baseUrl, canary, request } from "./helpers";
 
-const SHOTS = join(process.cwd(), "test-results", "portal");
-const PASSWORD = "correct-horse-battery-staple";
 const XSS = "<img src=x onerror=alert(1)>";
 
-let browser: Browser;
+const session = portalSession("portal");
+const { stored, dialogs, consoleErrors, check, path } = session;
 let page: Page;
-/** Every value stored during the run: none may ever appear in a page. */
-const stored: string[] = [];
-const dialogs: string[] = [];
-const consoleErrors: string[] = [];
-const axeResults: (AxeResult & { step: string })[] = [];
-let shot = 0;
-
-/** After a step: the canary search over the page's HTML, axe-core, a screenshot. */
-async function check(step: string) {
-  await page.waitForLoadState("load");
-  const html = await page.content();
-  for (const value of stored) expect(html.includes(value), `a stored value is in the page after "${step}"`).toBe(false);
-  const axe = await runAxe(page);
-  axeResults.push({ step, ...axe });
-  const serious = axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious, `axe-core on "${step}" (${axe.url})`).toEqual([]);
-  await page.screenshot({ path: join(SHOTS, `${String(++shot).padStart(2, "0")}-${step}.png`), fullPage: true });
-}
-
-const path = () => new URL(page.url()).pathname + new URL(page.url()).search;
+beforeAll(() => {
+  page = session.page;
+});
 
 async function signIn(email: string) {
   await page.getByLabel("Email").fill(email);
@@ -47,40 +29,6 @@ async function signIn(email: string) {
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForLoadState("load");
 }
-
-const address = () => ({ "cf-connecting-ip": `203.0.113.${Math.floor(Math.random() * 250)}` });
-
-/** Why Chromium did not start: every test then fails with it (a failed hook would report them as skipped). */
-let launchError: Error | undefined;
-
-beforeAll(async () => {
-  rmSync(SHOTS, { recursive: true, force: true });
-  mkdirSync(SHOTS, { recursive: true });
-  try {
-    browser = await startBrowser();
-  } catch (error) {
-    launchError = error as Error;
-    return;
-  }
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.setDefaultTimeout(10_000);
-  page.on("dialog", (dialog) => {
-    dialogs.push(dialog.message());
-    void dialog.dismiss();
-  });
-  page.on("console", (message) => {
-    if (message.type() === "error") consoleErrors.push(message.text());
-  });
-});
-
-beforeEach(() => {
-  if (launchError) throw launchError;
-});
-
-afterAll(async () => {
-  writeFileSync(join(SHOTS, "axe-results.json"), JSON.stringify(axeResults, null, 2));
-  await browser?.close();
-});
 
 describe("the portal in Chromium", () => {
   const owner = { email: `owner-${randomUUID()}@example.com`, teamId: "" };
@@ -383,7 +331,7 @@ describe("the portal in Chromium", () => {
         resources: performance.getEntriesByType("resource").map((r) => ({ name: new URL(r.name).pathname, bytes: r.decodedBodySize })),
       };
     })()`);
-    const cookie = (await browser.context.cookies(baseUrl())).map((c) => `${c.name}=${c.value}`).join("; ");
+    const cookie = (await page.context().cookies(baseUrl())).map((c) => `${c.name}=${c.value}`).join("; ");
     const ttfb: number[] = [];
     for (let i = 0; i < 20; i++) {
       const started = performance.now();
@@ -395,7 +343,7 @@ describe("the portal in Chromium", () => {
     ttfb.sort((a, b) => a - b);
     const total = weight.html + weight.resources.reduce((sum, r) => sum + r.bytes, 0);
     const metrics = { page: "/portal/vault", htmlBytes: weight.html, resources: weight.resources, totalBytes: total, ttfbMs: { median: ttfb[10], p90: ttfb[18], min: ttfb[0] } };
-    writeFileSync(join(SHOTS, "metrics.json"), JSON.stringify(metrics, null, 2));
+    writeFileSync(join(session.shots, "metrics.json"), JSON.stringify(metrics, null, 2));
     console.log(`[portal metrics] ${JSON.stringify(metrics)}`);
     // The page loads exactly its two hashed assets.
     const names = weight.resources.map((r) => r.name);

@@ -7,65 +7,20 @@
  * critical, and a screenshot goes to test-results/proposals/.
  */
 import { randomUUID } from "node:crypto";
-import { mkdirSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Page } from "playwright-core";
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { runAxe, startBrowser, type AxeResult, type Browser } from "./browser";
+import { beforeAll, describe, expect, it } from "vitest";
+import { address as clientAddress, PASSWORD, portalSession } from "./browser";
 import { baseUrl, canary, logLinesWith, namespace, request, responseHits, upstreamRecords, upstreamUrl } from "./helpers";
 
-const SHOTS = join(process.cwd(), "test-results", "proposals");
-const PASSWORD = "correct-horse-battery-staple";
 const XSS = "<img src=x onerror=alert(1)>";
 
-let browser: Browser;
+const session = portalSession("proposals");
+const { stored, dialogs, check, path } = session;
 let page: Page;
-/** Every credential value of the run: none may ever appear in a page. */
-const stored: string[] = [];
-const dialogs: string[] = [];
-const axeResults: (AxeResult & { step: string })[] = [];
-let shot = 0;
-let launchError: Error | undefined;
-
-async function check(step: string) {
-  await page.waitForLoadState("load");
-  const html = await page.content();
-  for (const value of stored) expect(html.includes(value), `a credential value is in the page after "${step}"`).toBe(false);
-  const axe = await runAxe(page);
-  axeResults.push({ step, ...axe });
-  const serious = axe.violations.filter((v) => v.impact === "serious" || v.impact === "critical");
-  expect(serious, `axe-core on "${step}" (${axe.url})`).toEqual([]);
-  await page.screenshot({ path: join(SHOTS, `${String(++shot).padStart(2, "0")}-${step}.png`), fullPage: true });
-}
-
-const path = () => new URL(page.url()).pathname + new URL(page.url()).search;
-const address = () => ({ "cf-connecting-ip": `198.51.100.${Math.floor(Math.random() * 250)}` });
-
-beforeAll(async () => {
-  rmSync(SHOTS, { recursive: true, force: true });
-  mkdirSync(SHOTS, { recursive: true });
-  try {
-    browser = await startBrowser();
-  } catch (error) {
-    launchError = error as Error;
-    return;
-  }
-  page = browser.context.pages()[0] ?? (await browser.context.newPage());
-  page.setDefaultTimeout(10_000);
-  page.on("dialog", (dialog) => {
-    dialogs.push(dialog.message());
-    void dialog.dismiss();
-  });
+beforeAll(() => {
+  page = session.page;
 });
-
-beforeEach(() => {
-  if (launchError) throw launchError;
-});
-
-afterAll(async () => {
-  writeFileSync(join(SHOTS, "axe-results.json"), JSON.stringify(axeResults, null, 2));
-  await browser?.close();
-});
+const address = () => clientAddress("198.51.100");
 
 describe("proposals in Chromium", () => {
   const owner = { email: `reviewer-${randomUUID()}@example.com`, teamId: "", session: "" };
