@@ -1,11 +1,7 @@
 import type { TeamContext } from "../context";
 import type { Env } from "../env";
 import { log } from "../log";
-import { allowLoopbackTargets } from "../outbound/url-policy";
-import { callOut } from "../tasks/http-call";
-import { legacySignatureEnabled } from "../webhooks/deliver";
-import { signingSecrets } from "../webhooks/secret";
-import { signatureHeader, standardHeaders } from "../webhooks/signature";
+import { postSignedEvent } from "../webhooks/post";
 
 /**
  * The team's proposal webhook: created, approved, rejected and expired events, signed with the
@@ -22,8 +18,6 @@ export interface ProposalSummary {
   expiresAt: string;
 }
 
-const TIMEOUT_MS = 10_000;
-
 export async function proposalWebhookUrl(env: Env, teamId: string): Promise<string | null> {
   return (await env.DB.prepare("SELECT proposal_webhook_url FROM teams WHERE id = ?").bind(teamId).first<{ proposal_webhook_url: string | null }>())?.proposal_webhook_url ?? null;
 }
@@ -32,23 +26,8 @@ export async function sendProposalEvent(ctx: TeamContext, event: ProposalEvent, 
   const url = await proposalWebhookUrl(ctx.env, ctx.team.id);
   if (!url) return;
   const body = JSON.stringify({ event, proposal });
-  const secrets = await signingSecrets(ctx);
-  const timestamp = Math.floor(Date.now() / 1000);
-  const answer = await callOut({
-    method: "POST",
-    url,
-    headers: {
-      "content-type": "application/json",
-      "user-agent": "token-vault-webhooks/1",
-      ...(await standardHeaders(secrets.all, `msg_${proposal.id.replace(/^prop_/, "")}_${event.replace("proposal.", "")}`, body, timestamp)),
-      ...(legacySignatureEnabled(ctx.env) ? { "x-signature": await signatureHeader(secrets.current, body, timestamp) } : {}),
-      "x-webhook-event": event,
-    },
-    credentialHeaders: ["webhook-signature", "x-signature"],
-    body,
-    timeoutMs: TIMEOUT_MS,
-    allowLoopback: allowLoopbackTargets(ctx.env),
-  });
+  const messageId = `msg_${proposal.id.replace(/^prop_/, "")}_${event.replace("proposal.", "")}`;
+  const answer = await postSignedEvent(ctx, { url, messageId, type: event, body });
   log.info("proposal_webhook", { requestId: ctx.requestId, proposalId: proposal.id, event, outcome: answer.kind, status: answer.kind === "response" ? answer.status : undefined });
 }
 

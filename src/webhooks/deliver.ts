@@ -2,17 +2,11 @@ import { taskContext } from "../context";
 import type { Env } from "../env";
 import { ack, type Delivery } from "../queue/messages";
 import { afterWebhookAttempt, onWebhookDelivery, type WebhookOutcome } from "../tasks/decide";
-import { callOut } from "../tasks/http-call";
 import { taskView, type TaskRow } from "../tasks/model";
 import { allowLoopbackTargets, checkOutboundUrl } from "../outbound/url-policy";
 import { apply, recordWebhookAttempt } from "../tasks/transitions";
-import { signingSecrets } from "./secret";
-import { signatureHeader, standardHeaders } from "./signature";
+import { postSignedEvent } from "./post";
 
-const WEBHOOK_TIMEOUT_MS = 10_000;
-
-/** The deprecated `X-Signature` header is sent unless LEGACY_WEBHOOK_SIGNATURE is "false" (one release). */
-export const legacySignatureEnabled = (env: Env) => env.LEGACY_WEBHOOK_SIGNATURE !== "false";
 
 /**
  * The delivery's `webhook-id`: the same for every retry of one completion (receivers dedupe
@@ -37,25 +31,9 @@ export async function deliverWebhook(env: Env, taskId: string): Promise<Delivery
   if (!verdict.ok) {
     outcome = { kind: "refused", reason: verdict.reason };
   } else {
+    const ctx = taskContext(env, { id: row.id, apiKeyId: row.api_key_id, team: { id: row.team_id, keySalt: row.key_salt } });
     const body = JSON.stringify({ event: next.event, task: taskView(row) });
-    const secrets = await signingSecrets(taskContext(env, { id: row.id, apiKeyId: row.api_key_id, team: { id: row.team_id, keySalt: row.key_salt } }));
-    const timestamp = Math.floor(Date.now() / 1000);
-    const answer = await callOut({
-      method: "POST",
-      url,
-      headers: {
-        "content-type": "application/json",
-        "user-agent": "token-vault-webhooks/1",
-        ...(await standardHeaders(secrets.all, webhookMessageId(row), body, timestamp)),
-        ...(legacySignatureEnabled(env) ? { "x-signature": await signatureHeader(secrets.current, body, timestamp) } : {}),
-        "x-webhook-event": next.event,
-        "x-task-id": row.id,
-      },
-      credentialHeaders: ["webhook-signature", "x-signature"],
-      body,
-      timeoutMs: WEBHOOK_TIMEOUT_MS,
-      allowLoopback: allowLoopbackTargets(env),
-    });
+    const answer = await postSignedEvent(ctx, { url, messageId: webhookMessageId(row), type: next.event, body, headers: { "x-task-id": row.id } });
     outcome = answer.kind === "response" ? { kind: "response", status: answer.status } : { kind: answer.kind };
   }
   return recordWebhookAttempt(env, taskId, afterWebhookAttempt(next.attempt, outcome));
