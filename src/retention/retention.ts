@@ -132,7 +132,7 @@ function expiredRequestLog(env: Env, plan: Plan, now: number): PerPlanKind {
     table: "proxy_log",
     due: "x.id < ?",
     args: [idTimeBound("plog", now - days * DAY_MS)],
-    deletes: (ids) => [env.DB.prepare("DELETE FROM proxy_log WHERE id IN (SELECT value FROM json_each(?))").bind(ids)],
+    deletes: deleteByIds(env, "proxy_log"),
     action: "request_log.purged",
     counted: "entries",
     metadata: { retentionDays: days, olderThan: cutoff },
@@ -147,7 +147,7 @@ function decidedProposals(env: Env, plan: Plan, now: number): PerPlanKind {
     table: "proposals",
     due: "x.status IN ('approved', 'rejected', 'expired') AND x.created_at < ? AND x.decided_at < ?",
     args: [cutoff, cutoff],
-    deletes: (ids) => [env.DB.prepare("DELETE FROM proposals WHERE id IN (SELECT value FROM json_each(?))").bind(ids)],
+    deletes: deleteByIds(env, "proposals"),
     action: "proposals.purged",
     counted: "proposals",
     metadata: { retentionDays: days, olderThan: cutoff },
@@ -163,12 +163,17 @@ function endedLeases(env: Env, plan: Plan, now: number): PerPlanKind {
     table: "leases",
     due: "x.id < ? AND (x.revoked_at IS NOT NULL OR x.ended_noted_at IS NOT NULL) AND COALESCE(x.revoked_at, x.expires_at) < ?",
     args: [idTimeBound("lease", now - days * DAY_MS), cutoff],
-    deletes: (ids) => [env.DB.prepare("DELETE FROM leases WHERE id IN (SELECT value FROM json_each(?))").bind(ids)],
+    deletes: deleteByIds(env, "leases"),
     action: "leases.purged",
     counted: "leases",
     metadata: { retentionDays: days, olderThan: cutoff },
   };
 }
+
+/** The chunk's rows by id, for kinds whose rows cannot stop being due once read. */
+const deleteByIds = (env: Env, table: "proxy_log" | "proposals" | "leases") => (ids: string) => [
+  env.DB.prepare(`DELETE FROM ${table} WHERE id IN (SELECT value FROM json_each(?))`).bind(ids),
+];
 
 async function purgeByPlan(env: Env, plan: Plan, now: number, kind: PerPlanKind): Promise<{ rows: number; extra: number }> {
   const total = { rows: 0, extra: 0 };

@@ -99,12 +99,13 @@ export async function executeTask(
   const keySalt = (team?.results[0] as { key_salt: string } | undefined)?.key_salt ?? "";
   const task: TaskWithTeam = { ...claimed.row, key_salt: keySalt, plan: hint.plan };
   const caller = taskContext(env, { id: taskId, apiKeyId: hint.apiKeyId, team: { id: teamId, keySalt } }, claimCaller.requestId);
-  const headerRefs = referencesIn(JSON.parse(task.headers) as Record<string, string>);
+  const headers = JSON.parse(task.headers) as Record<string, string>;
+  const headerRefs = referencesIn(headers);
   // The hint names what the headers reference; should it not (it cannot, short of a bug), resolve apart.
   const prepared = resolution && sameSet(refs, headerRefs) ? resolution : undefined;
   const resolve = (): Promise<Resolved> => (prepared ? prepared.read(resolved, caller.team) : resolveReferences(caller, headerRefs, pinnedVersions(task)));
   try {
-    const outcome = await attempt(env, task, caller, resolve);
+    const outcome = await attempt(env, task, headers, caller, resolve);
     const step = afterAttempt(task, outcome, Date.now());
     return await apply(env, task, step, { ...attemptEnd(outcome, step), run: task.runs, attempt: task.attempts, startedAt });
   } catch (error) {
@@ -131,8 +132,7 @@ async function missedClaim(env: Env, taskId: string, hint: ExecutionHint): Promi
 
 const sameSet = (a: string[], b: string[]) => a.length === b.length && b.every((x) => a.includes(x));
 
-async function attempt(env: Env, task: TaskWithTeam, caller: TeamContext, resolve: () => Promise<Resolved>): Promise<AttemptOutcome> {
-  const headers = JSON.parse(task.headers) as Record<string, string>;
+async function attempt(env: Env, task: TaskWithTeam, headers: Record<string, string>, caller: TeamContext, resolve: () => Promise<Resolved>): Promise<AttemptOutcome> {
   let resolved: Resolved;
   try {
     resolved = await resolve();
